@@ -1,0 +1,50 @@
+# `make run` serves the shop; `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := shop:create_app
+SOCKETIO_CLIENT := static/vendor/socket.io.min.js
+
+.PHONY: run test bench lint setup db services clean
+
+run: setup db
+	$(PY) wsgi.py
+
+test: $(VENV)/.dev-installed $(SOCKETIO_CLIENT) services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed $(SOCKETIO_CLIENT)
+	$(PY) bench/run.py
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+setup: $(VENV)/.installed $(SOCKETIO_CLIENT)
+
+db: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) seed
+
+services:
+	bash scripts/ensure-services.sh
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+# The official Socket.IO browser client, from the npm registry (not committed).
+$(SOCKETIO_CLIENT): package.json
+	npm install --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/
+	cp node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/ 2>/dev/null || true
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

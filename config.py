@@ -1,0 +1,99 @@
+"""Configuration classes, chosen by the SHOP_CONFIG environment variable.
+
+Secrets and addresses come only from the environment; the Production class
+refuses to start without a SECRET_KEY.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    @classmethod
+    def check(cls) -> None:
+        """Validate or complete the configuration before the app is built."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'shop.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "10"))
+    DB_POOL_PRE_PING = os.environ.get("DB_POOL_PRE_PING", "1") == "1"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
+    SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "shop-socketio")
+    # The largest client message the contract needs is a small JSON object.
+    SOCKETIO_MAX_HTTP_BUFFER_SIZE = int(os.environ.get("SOCKETIO_MAX_HTTP_BUFFER_SIZE", "16384"))
+    SOCKET_EVENT_RATE = float(os.environ.get("SOCKET_EVENT_RATE", "10"))  # tokens per second
+    SOCKET_EVENT_BURST = int(os.environ.get("SOCKET_EVENT_BURST", "20"))
+    ALLOWED_ORIGINS = _env_list("ALLOWED_ORIGINS")
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))  # trusted proxies in front
+
+    MAX_CONNECTIONS = int(os.environ.get("MAX_CONNECTIONS", "12000"))
+    LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
+
+    PRODUCTS_PER_PAGE = 12
+    ORDERS_PER_PAGE = 20
+
+
+def _local_secret() -> str:
+    """A secret kept in instance/ so that a restart does not log everyone out."""
+    path = BASE_DIR / "instance" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+    return path.read_text().strip()
+
+
+class DevelopmentConfig(Config):
+    @classmethod
+    def check(cls) -> None:
+        cls.SECRET_KEY = cls.SECRET_KEY or _local_secret()
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-only-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("SHOP_CONFIG", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"SHOP_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}") from None

@@ -1,0 +1,129 @@
+"""The shop application factory."""
+
+from flask import Flask, g, render_template, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import BASE_DIR, Config, config_from_env
+from shop.extensions import csrf, db, limiter, login_manager, migrate
+from shop.services import accounts
+from shop.services.errors import DomainError
+from shop.services.transaction import configure_sqlite
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    config = config or config_from_env()
+    config.check()
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": app.config["DB_POOL_SIZE"],
+            "pool_pre_ping": app.config["DB_POOL_PRE_PING"],
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(accounts.load_session_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # login sessions are revocable rows instead
+
+    from shop.realtime.events import init_realtime
+
+    init_realtime(app)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
+def register_blueprints(app: Flask) -> None:
+    from shop.admin.routes import bp as admin_bp
+    from shop.auth.routes import bp as auth_bp
+    from shop.cart.routes import bp as cart_bp
+    from shop.catalog.routes import bp as catalog_bp
+    from shop.inbox.routes import bp as inbox_bp
+    from shop.main.routes import bp as main_bp
+    from shop.orders.routes import bp as orders_bp
+
+    for blueprint in (main_bp, catalog_bp, auth_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render_error(error: HTTPException):
+        if error.code >= 500:
+            db.session.rollback()
+        return render_template("errors/error.html", status=error.code, message=error.description), error.code
+
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        """A refusal no route handled itself, e.g. a missing order: its page and status."""
+        db.session.rollback()
+        return render_template("errors/error.html", status=error.status, message=error.message), error.status
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        from werkzeug.exceptions import InternalServerError
+
+        return render_error(InternalServerError())
+
+
+def register_request_hooks(app: Flask) -> None:
+    from shop.services import cart as cart_service
+    from shop.services import notifications
+
+    @app.context_processor
+    def navigation_counts():
+        if not current_user.is_authenticated:
+            return {}
+        if "nav_counts" not in g:
+            g.nav_counts = {
+                "cart_count": cart_service.cart_count(current_user.id),
+                "unread_count": notifications.unread_count(db.session, current_user.id),
+                "last_seq": notifications.last_seq(db.session, current_user.id),
+            }
+        return g.nav_counts
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from shop.commands import register
+
+    register(app)

@@ -1,0 +1,106 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
+from shop.extensions import limiter
+from shop.services import accounts
+from shop.services.errors import DomainError, EmailTaken
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account and sign in."""
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.email.data, form.name.data, form.password.data)
+        except EmailTaken:
+            # Same page as any other refusal, so the form does not reveal who has an account.
+            flash("We could not create that account. If you already have one, log in.", "error")
+            return render_template("auth/register.html", form=form), 400
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/register.html", form=form), 400
+        _sign_in(user)
+        flash(f"Welcome, {user.name}!", "success")
+        return redirect(url_for("catalog.index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def login():
+    """Sign in; failed attempts are rate-limited per client."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 401
+        _sign_in(user)
+        flash(f"Welcome back, {user.name}.", "success")
+        return redirect(safe_next(request.args.get("next")))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign this browser out and close its live connections."""
+    if current_user.is_authenticated:
+        accounts.end_session(current_user.login_token)
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("catalog.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change the password; every other browser of this user is signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user.id, current_user.login_token, form.current.data, form.password.data
+            )
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/password.html", form=form), exc.status
+        flash("Password changed. Your other sessions were signed out.", "success")
+        return redirect(url_for("catalog.index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/password.html", form=form), status
+
+
+def _sign_in(user) -> None:
+    """A fresh session for the new login: nothing from before it survives."""
+    session.clear()
+    user.login_token = accounts.start_session(user.id)
+    login_user(user)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path; anything else (other hosts, schemes, //host) goes home."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
+            return target
+    return url_for("catalog.index")

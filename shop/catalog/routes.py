@@ -1,0 +1,50 @@
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from shop.forms import ActionForm, QuantityForm
+from shop.services import catalog
+from shop.services.errors import DomainError
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.route("/")
+def index():
+    """The catalogue: search and pages."""
+    query = request.args.get("q", "", type=str)[:100]
+    page = request.args.get("page", 1, type=int)
+    products = catalog.search_products(query, max(page, 1), current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("catalog/index.html", products=products, query=query)
+
+
+@bp.route("/products/<int:product_id>")
+def product(product_id: int):
+    """One product, with add-to-cart or, when sold out, a back-in-stock alert."""
+    item = catalog.get_product(product_id)
+    watching = current_user.is_authenticated and catalog.is_watching(current_user.id, item.id)
+    return render_template(
+        "catalog/product.html", product=item, form=QuantityForm(), action_form=ActionForm(), watching=watching
+    )
+
+
+@bp.route("/products/<int:product_id>/watch", methods=["POST"])
+@login_required
+def watch(product_id: int):
+    """Ask to be told when the product is back in stock."""
+    return _watch_action(product_id, catalog.watch, "We will tell you when it is back.")
+
+
+@bp.route("/products/<int:product_id>/unwatch", methods=["POST"])
+@login_required
+def unwatch(product_id: int):
+    """Stop waiting for the product."""
+    return _watch_action(product_id, catalog.unwatch, "Alert removed.")
+
+
+def _watch_action(product_id: int, action, success: str):
+    try:
+        action(current_user.id, product_id)
+        flash(success, "success")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("catalog.product", product_id=product_id))

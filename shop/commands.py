@@ -1,0 +1,101 @@
+"""The flask CLI: database set-up, demo data, and admin actions for cron jobs.
+
+Admin actions run the same services as the web pages, so with
+SOCKETIO_MESSAGE_QUEUE set their pushes reach every worker's clients.
+"""
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from shop.extensions import db
+from shop.models import User
+from shop.seed import seed_demo
+from shop.services import accounts, catalog, orders
+from shop.services.errors import DomainError
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(orders_group)
+    app.cli.add_command(stock_group)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the tables that do not exist yet (development and tests)."""
+    db.create_all()
+    click.echo("Database ready.")
+
+
+@click.command("seed")
+def seed() -> None:
+    """Add the demo accounts and products, unless they are there already."""
+    created = seed_demo()
+    click.echo(f"Seeded {created} new record(s)." if created else "Demo data already present.")
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Admin")
+@click.password_option()
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an admin account, or make an existing account an admin."""
+    exists = db.session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    try:
+        if exists:
+            accounts.make_admin(email)
+        else:
+            accounts.register(email, name, password, is_admin=True)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{email} is an admin.")
+
+
+@click.group("orders")
+def orders_group() -> None:
+    """Order actions."""
+
+
+@orders_group.command("set-status")
+@click.argument("order_id", type=int)
+@click.argument("status")
+@click.option("--note", default="")
+@click.option("--actor", default=None, help="Admin email recorded on the timeline.")
+def set_status(order_id: int, status: str, note: str, actor: str | None) -> None:
+    """Move ORDER_ID to STATUS, and tell the customer live."""
+    actor_id = _admin_id(actor)
+    try:
+        order = orders.change_status(order_id, status, actor_id, note)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Order #{order.id} is now {order.status}.")
+
+
+@click.group("stock")
+def stock_group() -> None:
+    """Stock actions."""
+
+
+@stock_group.command("set")
+@click.argument("product_id", type=int)
+@click.argument("quantity", type=int)
+def set_stock(product_id: int, quantity: int) -> None:
+    """Set PRODUCT_ID's stock to QUANTITY, and tell watchers live."""
+    try:
+        product = catalog.set_stock(product_id, quantity)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{product.name}: stock {product.stock}.")
+
+
+def _admin_id(email: str | None) -> int:
+    statement = select(User.id).where(User.is_admin).order_by(User.id)
+    if email:
+        statement = statement.where(User.email == email.strip().lower())
+    admin_id = db.session.scalar(statement)
+    if admin_id is None:
+        raise click.ClickException("No such admin; create one with flask create-admin.")
+    return admin_id

@@ -1,0 +1,46 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.extensions import db
+from shop.models.base import utcnow
+from shop.models.types import UTCDateTime
+
+ORDER_STATUS, NEW_ORDER, LOW_STOCK, BACK_IN_STOCK = (
+    "order_status",
+    "new_order",
+    "low_stock",
+    "back_in_stock",
+)
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(300), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read: Mapped[bool] = mapped_column(default=False)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The `notification` event payload of DESIGN.md."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "url": self.url,
+            "data": self.data,
+            "created_at": self.created_at.isoformat(),
+            "read": self.read,
+        }

@@ -1,0 +1,1 @@
+"""The push channel: room names, the one emitter, and the socket handlers."""

@@ -1,0 +1,94 @@
+"""The only module that sends anything to Socket.IO clients.
+
+Services call the ``queue_*`` functions while they work; nothing is sent
+then. The pushes wait in the database session and go out only after that
+session commits, so a change that rolls back tells nobody. Anything a client
+misses (it was offline, or the message queue was down) it gets back from the
+notification rows through the ``sync`` event.
+"""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from shop.extensions import socketio
+from shop.realtime.rooms import ADMINS, product_room, user_room
+
+log = logging.getLogger(__name__)
+
+_PENDING = "shop.pending_pushes"
+_DISCONNECTS = "shop.pending_disconnects"
+
+
+def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str) -> None:
+    session.info.setdefault(_PENDING, []).append((event_name, payload, to))
+
+
+def queue_notification(session: Session, notification) -> None:
+    queue_push(session, "notification", notification.to_payload(), user_room(notification.user_id))
+
+
+def queue_order_status(session: Session, order, previous_status: str | None) -> None:
+    payload = {
+        "order_id": order.id,
+        "status": order.status,
+        "previous_status": previous_status,
+        "updated_at": _iso(order.updated_at),
+    }
+    queue_push(session, "order_status", payload, user_room(order.user_id))
+    queue_push(session, "order_status", payload, ADMINS)
+
+
+def queue_stock(session: Session, product_id: int, stock: int) -> None:
+    payload = {"product_id": product_id, "stock": stock, "in_stock": stock > 0}
+    queue_push(session, "stock", payload, product_room(product_id))
+
+
+def queue_unread(session: Session, user_id: int, unread: int) -> None:
+    """Tell every tab and device of the user the new unread count (badge)."""
+    queue_push(session, "unread", {"unread": unread}, user_room(user_id))
+
+
+def queue_disconnect(session: Session, sids: list[str]) -> None:
+    """Close these sockets (on whichever worker holds them) after the commit."""
+    session.info.setdefault(_DISCONNECTS, []).extend(sids)
+
+
+def send(event_name: str, payload: dict[str, Any], to: str) -> None:
+    """Emit now. Never raises: the database already holds the truth."""
+    try:
+        socketio.emit(event_name, payload, to=to)
+    except Exception:  # a broken queue must not fail a committed change
+        log.exception("push of %s to %s failed", event_name, to)
+
+
+def disconnect(sid: str) -> None:
+    try:
+        socketio.server.disconnect(sid, namespace="/")
+    except Exception:
+        log.exception("disconnect of %s failed", sid)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pushes = session.info.pop(_PENDING, [])
+    sids = session.info.pop(_DISCONNECTS, [])
+    if socketio.server is None:  # the app was built without the socket server
+        return
+    for event_name, payload, to in pushes:
+        send(event_name, payload, to)
+    for sid in sids:
+        disconnect(sid)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_DISCONNECTS, None)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,95 @@
+"""The cart: one per user, kept in the database."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+
+from shop.extensions import db
+from shop.models import CartItem, Product
+from shop.services.catalog import get_product
+from shop.services.errors import InvalidQuantity, NotFound, OutOfStock
+from shop.services.transaction import write_transaction
+
+MAX_QUANTITY = 99
+
+
+@dataclass(frozen=True)
+class Cart:
+    items: list[CartItem]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(item.line_total_cents for item in self.items)
+
+    @property
+    def count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+
+def get_cart(user_id: int) -> Cart:
+    items = db.session.scalars(
+        select(CartItem).where(CartItem.user_id == user_id).order_by(CartItem.id)
+    ).all()
+    return Cart(items=list(items))
+
+
+def cart_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.user_id == user_id)
+    )
+
+
+def add_to_cart(user_id: int, product_id: int, quantity: int) -> CartItem:
+    check_quantity(quantity)
+    with write_transaction() as session:
+        product = get_product(product_id)
+        item = _find_item(session, user_id, product_id)
+        wanted = quantity + (item.quantity if item else 0)
+        check_quantity(wanted)
+        _check_available(product, wanted)
+        if item is None:
+            item = CartItem(user_id=user_id, product_id=product_id, quantity=wanted)
+            session.add(item)
+        else:
+            item.quantity = wanted
+    return item
+
+
+def update_cart_item(user_id: int, product_id: int, quantity: int) -> CartItem:
+    check_quantity(quantity)
+    with write_transaction() as session:
+        item = _find_item(session, user_id, product_id)
+        if item is None:
+            raise NotFound("That product is not in your cart.")
+        _check_available(item.product, quantity)
+        item.quantity = quantity
+    return item
+
+
+def remove_from_cart(user_id: int, product_id: int) -> None:
+    with write_transaction() as session:
+        session.execute(
+            delete(CartItem).where(CartItem.user_id == user_id, CartItem.product_id == product_id)
+        )
+
+
+def check_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidQuantity(f"Quantity must be a whole number from 1 to {MAX_QUANTITY}.")
+
+
+def out_of_stock(product: Product) -> OutOfStock:
+    if product.stock == 0:
+        return OutOfStock(f"Sorry, {product.name} is out of stock.")
+    return OutOfStock(f"Sorry, only {product.stock} left of {product.name}.")
+
+
+def _check_available(product: Product, quantity: int) -> None:
+    if not product.active or product.stock < quantity:
+        raise out_of_stock(product)
+
+
+def _find_item(session, user_id: int, product_id: int) -> CartItem | None:
+    return session.scalar(
+        select(CartItem).where(CartItem.user_id == user_id, CartItem.product_id == product_id)
+    )

@@ -1,0 +1,50 @@
+"""Typed domain errors. Routes, the API and socket handlers turn them into
+flashed messages, error pages or error acks using ``code`` and ``status``."""
+
+
+class DomainError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 400
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class EmptyCart(DomainError):
+    code = "empty_cart"
+    status = 400
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    status = 409
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    status = 409
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    status = 409
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status = 401

@@ -1,0 +1,215 @@
+"""Orders: checkout, status changes and cancellation."""
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shop.extensions import db
+from shop.models import CartItem, Order, OrderEvent, OrderItem, Product
+from shop.models.base import utcnow
+from shop.models.notification import NEW_ORDER, ORDER_STATUS
+from shop.models.order import CANCELLED, NEXT_STATUSES, PLACED, STATUSES
+from shop.realtime import publisher
+from shop.services.cart import out_of_stock
+from shop.services.catalog import record_stock_change
+from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound
+from shop.services.notifications import notify, notify_admins
+from shop.services.transaction import write_transaction
+
+STATUS_TITLES = {
+    "placed": "Order placed",
+    "processing": "We are preparing your order",
+    "shipped": "Your order is on its way",
+    "delivered": "Your order was delivered",
+    "cancelled": "Your order was cancelled",
+}
+
+
+def place_order(user_id: int, idempotency_key: str) -> Order:
+    """Turn the cart into an order in one transaction.
+
+    Stock is taken with guarded UPDATEs in product-id order (so two baskets
+    never deadlock); a short product rolls everything back and leaves the
+    cart as it was. The same idempotency key returns the same order.
+    """
+    _check_idempotency_key(idempotency_key)
+    try:
+        with write_transaction() as session:
+            existing = _order_by_key(session, user_id, idempotency_key)
+            if existing is not None:
+                return existing
+            return _create_order(session, user_id, idempotency_key)
+    except IntegrityError:
+        # A concurrent submit of the same form won the unique key: return its order.
+        existing = _order_by_key(db.session, user_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+
+
+def change_status(order_id: int, status: str, actor_id: int, note: str = "") -> Order:
+    """Move an order along (admins), refusing any transition not in NEXT_STATUSES."""
+    with write_transaction() as session:
+        order = _locked_order(session, order_id)
+        _transition(session, order, status, actor_id, note)
+    return order
+
+
+def cancel_order(order_id: int, user_id: int) -> Order:
+    """The owner cancels their own order, which they may do while it is placed."""
+    with write_transaction() as session:
+        order = _locked_order(session, order_id)
+        if order.user_id != user_id:
+            raise NotFound("There is no such order.")
+        if order.status != PLACED:
+            raise InvalidTransition(
+                f"Order #{order.id} is {order.status} and can no longer be cancelled online."
+            )
+        _transition(session, order, CANCELLED, user_id, "Cancelled by the customer")
+    return order
+
+
+def get_order_for(user_id: int, order_id: int) -> Order:
+    """The user's own order; anyone else's is reported as missing."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def get_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def orders_of(user_id: int, page: int, per_page: int):
+    statement = select(Order).where(Order.user_id == user_id).order_by(Order.id.desc())
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def all_orders(status: str | None, page: int, per_page: int):
+    statement = select(Order).order_by(Order.id.desc())
+    if status:
+        if status not in STATUSES:
+            raise InvalidInput(f"Unknown status {status!r}.")
+        statement = statement.where(Order.status == status)
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def _create_order(session: Session, user_id: int, idempotency_key: str) -> Order:
+    cart = session.scalars(
+        select(CartItem).where(CartItem.user_id == user_id).order_by(CartItem.product_id)
+    ).all()
+    if not cart:
+        raise EmptyCart("Your cart is empty.")
+    taken = [(item, _take_stock(session, item.product, item.quantity)) for item in cart]
+    order = Order(
+        user_id=user_id,
+        status=PLACED,
+        idempotency_key=idempotency_key,
+        total_cents=sum(item.line_total_cents for item in cart),
+        items=[
+            OrderItem(
+                product_id=item.product_id,
+                name=item.product.name,
+                unit_price_cents=item.product.price_cents,
+                quantity=item.quantity,
+            )
+            for item in cart
+        ],
+        events=[OrderEvent(from_status=None, to_status=PLACED, actor_id=user_id)],
+    )
+    session.add(order)
+    for item in cart:
+        session.delete(item)
+    session.flush()
+    for item, before in taken:
+        record_stock_change(session, item.product, before)
+    notify_admins(
+        session,
+        NEW_ORDER,
+        f"New order #{order.id}",
+        body=f"{order.item_count} item(s), {order.total_cents / 100:.2f}",
+        url=f"/admin/orders/{order.id}",
+        data={
+            "order_id": order.id,
+            "status": order.status,
+            "total_cents": order.total_cents,
+            "customer": order.user.name,
+            "created_at": order.created_at.isoformat(),
+        },
+    )
+    return order
+
+
+def _take_stock(session: Session, product: Product, quantity: int) -> int:
+    """Take ``quantity`` with a guarded UPDATE; return the stock before."""
+    stock = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.active, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if stock is None:
+        session.refresh(product)
+        raise out_of_stock(product)
+    set_committed_value(product, "stock", stock)
+    return stock + quantity
+
+
+def _restore_stock(session: Session, order: Order) -> None:
+    for item in sorted(order.items, key=lambda item: item.product_id or 0):
+        if item.product_id is None:
+            continue
+        stock = session.execute(
+            update(Product)
+            .where(Product.id == item.product_id)
+            .values(stock=Product.stock + item.quantity)
+            .returning(Product.stock)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        product = session.get(Product, item.product_id)
+        set_committed_value(product, "stock", stock)
+        record_stock_change(session, product, stock - item.quantity)
+
+
+def _transition(session: Session, order: Order, status: str, actor_id: int, note: str) -> None:
+    if status not in NEXT_STATUSES.get(order.status, ()):
+        raise InvalidTransition(f"Order #{order.id} is {order.status}: it cannot become {status}.")
+    previous = order.status
+    order.status = status
+    order.updated_at = utcnow()
+    order.events.append(OrderEvent(from_status=previous, to_status=status, actor_id=actor_id, note=note))
+    if status == CANCELLED:
+        _restore_stock(session, order)
+    session.flush()
+    notify(
+        session,
+        order.user_id,
+        ORDER_STATUS,
+        f"{STATUS_TITLES[status]} (order #{order.id})",
+        body=note,
+        url=f"/orders/{order.id}",
+        data={"order_id": order.id, "status": status, "previous_status": previous},
+    )
+    publisher.queue_order_status(session, order, previous)
+
+
+def _locked_order(session: Session, order_id: int) -> Order:
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def _order_by_key(session: Session, user_id: int, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.user_id == user_id, Order.idempotency_key == key))
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
+        raise InvalidInput("This checkout form has expired; please try again.")

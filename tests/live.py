@@ -1,0 +1,184 @@
+"""A real shop server in a subprocess, and HTTP and Socket.IO clients for it.
+
+The server is `python wsgi.py`, exactly what `make run` starts, on a free port
+with its own database file; tests talk to it over real sockets.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_database(url: str) -> None:
+    """Create the schema and the demo data (users and products) at ``url``."""
+    from config import TestingConfig
+    from shop import create_app
+    from shop.extensions import db
+    from shop.seed import seed_demo
+
+    config = type("PrepareConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        db.session.remove()
+        db.engine.dispose()
+
+
+class LiveServer:
+    def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **env: str):
+        self.port = port or free_port()
+        self.database_url = database_url
+        self.log_path = log_dir / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "SHOP_CONFIG": "development",
+            "SECRET_KEY": "live-test-secret",
+            "DATABASE_URL": database_url,
+            "SOCKETIO_ASYNC_MODE": "eventlet",
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+            "PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20) -> "LiveServer":
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the child process keeps it)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `flask` command against this server's database and queue."""
+        env = {**self.env, "FLASK_APP": "shop:create_app", "SOCKETIO_ASYNC_MODE": "threading"}
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+class Shopper:
+    """A browser-like HTTP session: cookies, CSRF tokens, form posts."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+
+    def csrf_token(self, path: str = "/auth/login") -> str:
+        match = CSRF.search(self.get(path).text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+
+    def post(self, path: str, data: dict | None = None, token_from: str = "/auth/login", **kwargs):
+        form = {"csrf_token": self.csrf_token(token_from), **(data or {})}
+        return self.http.post(self.base_url + path, data=form, timeout=10, **kwargs)
+
+    def login(self, email: str, password: str) -> "Shopper":
+        response = self.post("/auth/login", {"email": email, "password": password}, allow_redirects=False)
+        assert response.status_code == 302, f"login failed: {response.status_code}"
+        return self
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+
+    def connect(self, **kwargs) -> "LiveSocket":
+        return LiveSocket(self.base_url, self.cookie_header, **kwargs)
+
+
+class LiveSocket:
+    """python-socketio's Client, recording every event it receives."""
+
+    def __init__(
+        self,
+        base_url: str,
+        cookie: str,
+        origin: str | None = None,
+        transports=("websocket",),
+        reconnection: bool = False,
+    ):
+        self.events: list[tuple[str, dict]] = []
+        self.changed = threading.Condition()
+        self.client = socketio.Client(reconnection=reconnection)
+        self.client.on("*", self._record)
+        headers = {"Cookie": cookie}
+        if origin:
+            headers["Origin"] = origin
+        self.client.connect(base_url, headers=headers, transports=list(transports), wait_timeout=10)
+
+    def _record(self, event: str, data=None) -> None:
+        with self.changed:
+            self.events.append((event, data))
+            self.changed.notify_all()
+
+    def of(self, event: str) -> list[dict]:
+        with self.changed:
+            return [data for name, data in self.events if name == event]
+
+    def wait_for(self, event: str, count: int = 1, timeout: float = 5) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while len([1 for name, _ in self.events if name == event]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"waited {timeout}s for {count} {event!r}; got {self.events!r}")
+                self.changed.wait(left)
+        return self.of(event)
+
+    def call(self, event: str, data=None, timeout: float = 5):
+        return self.client.call(event, data, timeout=timeout)
+
+    def close(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
