@@ -2,7 +2,7 @@
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
@@ -86,12 +86,17 @@ def get_order(order_id: int) -> Order:
 
 
 def orders_of(user_id: int, page: int, per_page: int):
-    statement = select(Order).where(Order.user_id == user_id).order_by(Order.id.desc())
+    statement = (
+        select(Order)
+        .where(Order.user_id == user_id)
+        .options(selectinload(Order.items))
+        .order_by(Order.id.desc())
+    )
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
 def all_orders(status: str | None, page: int, per_page: int):
-    statement = select(Order).order_by(Order.id.desc())
+    statement = select(Order).options(selectinload(Order.user)).order_by(Order.id.desc())
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"Unknown status {status!r}.")
