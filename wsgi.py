@@ -5,6 +5,10 @@ sockets, Redis and the PostgreSQL driver cooperate with it.
 """
 
 import os
+import warnings
+
+# eventlet's deprecation notice is known and answered in DESIGN.md.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
 if ASYNC_MODE == "eventlet":

@@ -29,6 +29,7 @@ def serve(app: Flask, host: str, port: int) -> None:
         options["spawn"] = app.config["MAX_CONNECTIONS"]
     else:
         options["allow_unsafe_werkzeug"] = True
+    print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     socketio.run(app, host=host, port=port, **options)
 
 
