@@ -10,6 +10,19 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+def database_uri(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2.
+
+    SQLAlchemy 2.1 maps plain ``postgresql://`` to psycopg 3, which does not
+    cooperate with eventlet; psycopg2 with psycogreen's wait callback works
+    under both eventlet and gevent. ``postgres://`` (Heroku style) is accepted.
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url.removeprefix(prefix)
+    return url
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 

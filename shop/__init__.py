@@ -5,7 +5,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import BASE_DIR, Config, config_from_env
+from config import BASE_DIR, Config, config_from_env, database_uri
 from shop.extensions import csrf, db, limiter, login_manager, migrate
 from shop.services import accounts
 from shop.services.errors import DomainError
@@ -32,7 +32,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    uri = app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
     if not uri.startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_size": app.config["DB_POOL_SIZE"],
