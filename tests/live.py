@@ -150,7 +150,11 @@ class LiveSocket:
     ):
         self.events: list[tuple[str, dict]] = []
         self.changed = threading.Condition()
-        self.client = socketio.Client(reconnection=reconnection)
+        # websocket-client adds an Origin of its own unless told not to: two Origin
+        # headers would reach the server, so the one given here is sent alone.
+        self.client = socketio.Client(
+            reconnection=reconnection, websocket_extra_options={"suppress_origin": bool(origin)}
+        )
         self.client.on("*", self._record)
         headers = {"Cookie": cookie}
         if origin:

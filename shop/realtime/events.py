@@ -65,7 +65,9 @@ def origin_checker(extra_origins: list[str]) -> Callable[[str, dict], bool]:
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError({"code": "unauthorized", "message": "Log in to get live updates."})
+        # Socket.IO's connect_error carries a message and a data object (err.data in
+        # the browser): a single dict argument would arrive as its str() instead.
+        raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
     join_room(user_room(current_user.id))
     if current_user.is_admin:
         join_room(ADMINS)

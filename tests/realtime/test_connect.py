@@ -1,0 +1,86 @@
+"""Who may open a socket: a logged-in session, from an allowed origin."""
+
+import pytest
+import requests
+import socketio
+
+from tests.live import LiveSocket
+from tests.realtime.conftest import FOREIGN_ORIGIN, OTHER_ORIGIN
+
+HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
+
+
+UNAUTHORIZED = {"message": "Log in to get live updates.", "data": {"code": "unauthorized"}}
+
+
+def refusals(url: str, headers: dict[str, str] | None = None) -> list:
+    """Try to connect; return the connect_error payloads of the refusal."""
+    client = socketio.Client(reconnection=False)
+    errors = []
+    client.on("connect_error", errors.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(url, headers=headers or {}, transports=["websocket"], wait_timeout=10)
+    assert not client.connected
+    return errors
+
+
+def test_anonymous_connect_is_refused(live):
+    assert refusals(live.url) == [UNAUTHORIZED]
+
+
+def test_a_stale_cookie_is_refused(live, shopper_http):
+    """A cookie whose login session has ended opens nothing."""
+    cookie = shopper_http.cookie_header
+    shopper_http.post("/auth/logout", allow_redirects=False)
+    assert refusals(live.url, {"Cookie": cookie}) == [UNAUTHORIZED]
+
+
+def test_foreign_origin_is_refused_at_the_handshake(live, shopper_http):
+    headers = {"Cookie": shopper_http.cookie_header, "Origin": FOREIGN_ORIGIN}
+    response = requests.get(live.url + HANDSHAKE, headers=headers, timeout=10)
+    assert response.status_code == 400
+    assert "sid" not in response.text
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        LiveSocket(live.url, shopper_http.cookie_header, origin=FOREIGN_ORIGIN)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:1", "null", "http://127.0.0.1.evil.example", "https://other.example.evil"],
+)
+def test_near_miss_origins_are_refused(live, shopper_http, origin):
+    """Another port, an opaque origin, and look-alike hosts are all foreign."""
+    if origin == "http://127.0.0.1:1":
+        origin = live.url.replace("http://", "https://")
+    headers = {"Cookie": shopper_http.cookie_header, "Origin": origin}
+    response = requests.get(live.url + HANDSHAKE, headers=headers, timeout=10)
+    assert response.status_code == 400
+
+
+def test_forwarded_host_does_not_make_an_origin_own(live, shopper_http):
+    """Without PROXY_COUNT, X-Forwarded-Host is anyone's header and counts for nothing."""
+    headers = {
+        "Cookie": shopper_http.cookie_header,
+        "Origin": FOREIGN_ORIGIN,
+        "X-Forwarded-Host": FOREIGN_ORIGIN.removeprefix("http://"),
+        "X-Forwarded-Proto": "http",
+    }
+    response = requests.get(live.url + HANDSHAKE, headers=headers, timeout=10)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("origin", ["own", OTHER_ORIGIN])
+def test_own_and_allowed_origins_are_accepted(live, shopper_http, connect, origin):
+    origin = live.url if origin == "own" else origin
+    headers = {"Cookie": shopper_http.cookie_header, "Origin": origin}
+    response = requests.get(live.url + HANDSHAKE, headers=headers, timeout=10)
+    assert response.status_code == 200
+    assert '"sid"' in response.text
+    sock = connect(shopper_http, origin=origin)
+    assert sock.call("sync", {"after_seq": 0})["ok"] is True
+
+
+def test_polling_transport_is_served_too(live, shopper_http, connect):
+    """Clients behind proxies that block WebSocket fall back to long-polling."""
+    sock = connect(shopper_http, transports=("polling",))
+    assert sock.call("sync", {"after_seq": 0})["ok"] is True
