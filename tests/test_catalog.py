@@ -1,0 +1,144 @@
+"""The catalogue pages, the product page and back-in-stock alerts, through the test client."""
+
+import re
+
+import pytest
+
+from shop.extensions import db
+from shop.models import StockWatch
+from tests.conftest import count, make_product
+
+
+def product_ids(html: bytes) -> list[int]:
+    """The products shown as cards on a catalogue page, in order."""
+    return [int(i) for i in re.findall(rb'<li[^>]*\bdata-product-id="(\d+)"', html)]
+
+
+def opening_tag(html: bytes, attribute: bytes) -> bytes:
+    """The first opening tag carrying ``attribute``."""
+    match = re.search(rb"<[a-z]+[^>]*\s" + attribute + rb"[\s>][^>]*>?", html)
+    assert match, f"no element with {attribute!r}"
+    return match.group(0)
+
+
+def is_hidden(html: bytes, attribute: bytes) -> bool:
+    return re.search(rb"\shidden[\s>=]", opening_tag(html, attribute)) is not None
+
+
+def test_catalogue_lists_active_products_by_name(client, app):
+    kettle = make_product("Kettle")
+    teapot = make_product("Teapot", stock=0)
+    make_product("Hidden samovar", active=False)
+
+    html = client.get("/").data
+
+    assert product_ids(html) == [kettle.id, teapot.id]
+    assert b"Hidden samovar" not in html
+    assert b"Out of stock" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("tea", ["Tea cups", "Teapot"]),
+        ("TEAPOT", ["Teapot"]),
+        ("walnut", ["Kettle"]),  # found in the description
+        ("%", []),  # LIKE wildcards are taken literally
+        ("_", []),
+        ("nothing like it", []),
+    ],
+)
+def test_search(client, app, query, expected):
+    products = {name: make_product(name) for name in ("Kettle", "Tea cups", "Teapot")}
+    products["Kettle"].description = "Walnut handle."
+    db.session.commit()
+
+    response = client.get("/", query_string={"q": query})
+
+    assert response.status_code == 200
+    assert product_ids(response.data) == [products[name].id for name in expected]
+    if not expected:
+        assert b"Nothing matches" in response.data
+
+
+def test_pagination(client, app):
+    names = [f"Mug {n:02}" for n in range(15)]
+    ids = [make_product(name).id for name in names]
+
+    first = client.get("/").data
+    second = client.get("/?page=2").data
+
+    assert product_ids(first) == ids[:12]
+    assert product_ids(second) == ids[12:]
+    assert b'rel="next"' in first and b"Page 1 of 2" in first
+    assert product_ids(client.get("/?page=9").data) == []
+    assert product_ids(client.get("/?page=-3").data) == ids[:12]
+
+
+def test_search_keeps_the_query_across_pages(client, app):
+    for n in range(13):
+        make_product(f"Mug {n:02}")
+    make_product("Plate")
+    html = client.get("/?q=mug").data
+    assert b"/?page=2&amp;q=mug" in html or b"/?q=mug&amp;page=2" in html
+
+
+def test_product_page(client, app):
+    teapot = make_product("Teapot", price_cents=2500, stock=2, threshold=3)
+
+    html = client.get(f"/products/{teapot.id}").data
+
+    assert b"<h1>Teapot</h1>" in html
+    assert "€25.00".encode() in html
+    assert b"Only 2 left" in html
+    assert not is_hidden(html, b"data-add-to-cart")
+    assert is_hidden(html, b"data-watch")
+
+
+def test_sold_out_product_offers_an_alert_instead(client, auth, shopper):
+    teapot = make_product(stock=0)
+    auth.login()
+
+    html = client.get(f"/products/{teapot.id}").data
+
+    assert is_hidden(html, b"data-add-to-cart")
+    assert not is_hidden(html, b"data-watch")
+    assert b"Notify me when it is back" in html
+
+
+@pytest.mark.parametrize("url", ["/products/999", "/products/{inactive}", "/products/abc"])
+def test_missing_or_inactive_product_is_404(client, app, url):
+    inactive = make_product(active=False)
+    response = client.get(url.format(inactive=inactive.id))
+    assert response.status_code == 404
+    assert b"Not found" in response.data
+
+
+def test_watch_and_unwatch_through_the_page(client, auth, shopper):
+    teapot = make_product(stock=0)
+    auth.login()
+
+    response = client.post(f"/products/{teapot.id}/watch", follow_redirects=True)
+    assert b"We will tell you when it is back." in response.data
+    assert b"Cancel the alert" in response.data
+    assert count(StockWatch, StockWatch.user_id == shopper.id) == 1
+
+    response = client.post(f"/products/{teapot.id}/unwatch", follow_redirects=True)
+    assert b"Alert removed." in response.data
+    assert count(StockWatch) == 0
+
+
+def test_watching_an_available_product_is_refused(client, auth, shopper):
+    teapot = make_product(stock=4)
+    auth.login()
+    response = client.post(f"/products/{teapot.id}/watch", follow_redirects=True)
+    assert b"is in stock: no need to wait." in response.data
+    assert count(StockWatch) == 0
+
+
+def test_watch_needs_a_login(client, app):
+    teapot = make_product(stock=0)
+    response = client.post(f"/products/{teapot.id}/watch")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+    assert count(StockWatch) == 0
