@@ -1,0 +1,192 @@
+"""The cart and checkout pages, through the test client."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from shop.extensions import db
+from shop.models import CartItem, Order
+from shop.services.cart import get_cart
+from tests.conftest import checkout_key, count, fill_cart, make_product, stock_of
+
+BAD_QUANTITIES = [0, -1, 100, 10**9, "abc", "1.5", "", " "]
+
+
+def cart_lines(user) -> list[tuple[int, int]]:
+    return [(item.product_id, item.quantity) for item in get_cart(user.id).items]
+
+
+def list_orders() -> list[Order]:
+    return list(db.session.scalars(select(Order)))
+
+
+def flashed_error(response) -> bool:
+    return b'class="flash flash-error"' in response.data
+
+
+@pytest.fixture
+def logged_in(client, auth, shopper):
+    auth.login()
+    return shopper
+
+
+def test_cart_needs_a_login(client, app):
+    teapot = make_product()
+    assert client.get("/cart").status_code == 302
+    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": 1})
+    assert "/auth/login" in response.headers["Location"]
+    assert count(CartItem) == 0
+
+
+def test_add_update_remove(client, logged_in):
+    teapot = make_product("Teapot", price_cents=2500, stock=10)
+
+    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": 2})
+    assert response.headers["Location"] == "/cart"
+    client.post(f"/cart/add/{teapot.id}", data={"quantity": 1})
+    assert cart_lines(logged_in) == [(teapot.id, 3)]
+
+    html = client.get("/cart").data
+    assert b"Teapot" in html and "€75.00".encode() in html
+    assert re.search(rb"badge-cart[^>]*>\s*3\s*<", html), "the cart count in the navigation"
+
+    client.post(f"/cart/update/{teapot.id}", data={"quantity": 5})
+    assert cart_lines(logged_in) == [(teapot.id, 5)]
+
+    client.post(f"/cart/remove/{teapot.id}")
+    assert cart_lines(logged_in) == []
+    assert b"Your cart is empty." in client.get("/cart").data
+
+
+def test_cart_survives_logout(client, auth, logged_in):
+    teapot = make_product()
+    client.post(f"/cart/add/{teapot.id}", data={"quantity": 2})
+    auth.logout()
+    auth.login()
+    assert b"Teapot" in client.get("/cart").data
+
+
+@pytest.mark.parametrize("quantity", BAD_QUANTITIES)
+def test_bad_quantity_on_add_changes_nothing(client, logged_in, quantity):
+    teapot = make_product(stock=500)
+    fill_cart(logged_in, teapot, 2)
+
+    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": quantity})
+
+    assert response.status_code == 400
+    assert flashed_error(response)
+    assert cart_lines(logged_in) == [(teapot.id, 2)]
+
+
+@pytest.mark.parametrize("quantity", BAD_QUANTITIES)
+def test_bad_quantity_on_update_changes_nothing(client, logged_in, quantity):
+    teapot = make_product(stock=500)
+    fill_cart(logged_in, teapot, 2)
+
+    response = client.post(f"/cart/update/{teapot.id}", data={"quantity": quantity})
+
+    assert response.status_code == 400
+    assert flashed_error(response)
+    assert cart_lines(logged_in) == [(teapot.id, 2)]
+
+
+def test_missing_quantity_field(client, logged_in):
+    teapot = make_product()
+    response = client.post(f"/cart/add/{teapot.id}", data={})
+    assert response.status_code == 400
+    assert count(CartItem) == 0
+
+
+def test_adding_up_past_the_limit_is_refused(client, logged_in):
+    teapot = make_product(stock=500)
+    fill_cart(logged_in, teapot, 60)
+    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": 40})
+    assert response.status_code == 400
+    assert cart_lines(logged_in) == [(teapot.id, 60)]
+
+
+def test_more_than_in_stock_is_refused(client, logged_in):
+    teapot = make_product("Teapot", stock=3)
+    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": 4})
+    assert response.status_code == 409
+    assert b"only 3 left of Teapot" in response.data
+    assert count(CartItem) == 0
+
+
+@pytest.mark.parametrize("active", [False, None])
+def test_adding_a_missing_or_inactive_product_is_404(client, logged_in, active):
+    product_id = make_product(active=False).id if active is False else 999
+    response = client.post(f"/cart/add/{product_id}", data={"quantity": 1})
+    assert response.status_code == 404
+    assert count(CartItem) == 0
+
+
+def test_updating_a_line_not_in_the_cart(client, logged_in):
+    teapot = make_product()
+    response = client.post(f"/cart/update/{teapot.id}", data={"quantity": 1})
+    assert response.status_code == 404
+    assert count(CartItem) == 0
+
+
+def test_checkout_places_the_order_and_shows_it(client, logged_in):
+    teapot = make_product("Teapot", stock=5)
+    fill_cart(logged_in, teapot, 2)
+    key = checkout_key(client.get("/cart").data)
+
+    response = client.post("/checkout", data={"idempotency_key": key}, follow_redirects=True)
+
+    [order] = list_orders()
+    assert response.request.path == f"/orders/{order.id}"
+    assert f"Order #{order.id} is placed".encode() in response.data
+    assert stock_of(teapot) == 3
+    assert cart_lines(logged_in) == []
+
+
+def test_double_submit_makes_one_order(client, logged_in):
+    teapot = make_product(stock=5)
+    fill_cart(logged_in, teapot, 1)
+    key = checkout_key(client.get("/cart").data)
+
+    first = client.post("/checkout", data={"idempotency_key": key})
+    second = client.post("/checkout", data={"idempotency_key": key})
+
+    [order] = list_orders()
+    assert first.headers["Location"] == second.headers["Location"] == f"/orders/{order.id}"
+    assert stock_of(teapot) == 4
+
+
+def test_each_cart_page_gets_a_new_key(client, logged_in):
+    fill_cart(logged_in, make_product())
+    assert checkout_key(client.get("/cart").data) != checkout_key(client.get("/cart").data)
+
+
+def test_checkout_with_short_stock_keeps_the_cart(client, logged_in):
+    teapot = make_product("Teapot", stock=5)
+    fill_cart(logged_in, teapot, 4)
+    teapot.stock = 2
+    db.session.commit()
+    key = checkout_key(client.get("/cart").data)
+
+    response = client.post("/checkout", data={"idempotency_key": key})
+
+    assert response.status_code == 409
+    assert b"only 2 left of Teapot" in response.data
+    assert count(Order) == 0
+    assert cart_lines(logged_in) == [(teapot.id, 4)]
+    assert stock_of(teapot) == 2
+
+
+def test_checkout_of_an_empty_cart(client, logged_in):
+    response = client.post("/checkout", data={"idempotency_key": "abc"})
+    assert response.status_code == 400
+    assert b"Your cart is empty." in response.data
+    assert count(Order) == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "bad key!"])
+def test_checkout_with_a_bad_key(client, logged_in, key):
+    fill_cart(logged_in, make_product())
+    response = client.post("/checkout", data={"idempotency_key": key})
+    assert response.status_code == 400
+    assert count(Order) == 0
