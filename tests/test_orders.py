@@ -1,0 +1,136 @@
+"""My orders, the order page and cancelling, through the test client; other people's orders stay hidden."""
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from shop.extensions import db
+from shop.models import Notification, Order
+from shop.services.orders import change_status
+from tests.conftest import Auth, count, make_order, make_product, make_user, stock_of
+
+
+def row_ids(html: bytes) -> list[int]:
+    return [int(i) for i in re.findall(rb'<tr data-order-id="(\d+)"', html)]
+
+
+def timeline_steps(html: bytes) -> list[str]:
+    timeline = re.search(rb"<ol[^>]*data-timeline[^>]*>(.*?)</ol>", html, re.S)
+    assert timeline, "the page has no timeline"
+    return [s.decode() for s in re.findall(rb'class="timeline-status">([^<]+)<', timeline.group(1))]
+
+
+def order_status(html: bytes) -> str:
+    return re.search(rb"data-order-status>([^<]+)<", html).group(1).decode()
+
+
+@pytest.fixture
+def other(app):
+    """A second shopper, logged in on a browser of their own."""
+    user = make_user("other@example.com", "Olu")
+    client = app.test_client()
+    Auth(client).login(email=user.email)
+    return SimpleNamespace(user=user, client=client)
+
+
+def test_my_orders_lists_only_mine_newest_first(client, auth, shopper, other):
+    teapot = make_product(stock=10)
+    first = make_order(shopper, teapot, key="a")
+    second = make_order(shopper, teapot, key="b")
+    theirs = make_order(other.user, teapot, key="c")
+    auth.login()
+
+    html = client.get("/orders").data
+
+    assert row_ids(html) == [second.id, first.id]
+    assert row_ids(other.client.get("/orders").data) == [theirs.id]
+
+
+def test_no_orders_yet(client, auth, shopper):
+    auth.login()
+    assert b"No orders yet." in client.get("/orders").data
+
+
+def test_order_page_shows_items_status_and_timeline(client, auth, shopper, admin):
+    teapot = make_product("Teapot", price_cents=2500, stock=10)
+    order = make_order(shopper, teapot, 2)
+    change_status(order.id, "processing", admin.id, "Packed")
+    auth.login()
+
+    html = client.get(f"/orders/{order.id}").data
+
+    assert f'data-order-id="{order.id}"'.encode() in html
+    assert b"Teapot" in html and "€50.00".encode() in html
+    assert order_status(html) == "Processing"
+    assert timeline_steps(html) == ["Placed", "Processing"]
+    assert b"Packed" in html
+
+
+def test_owner_cancels_from_the_order_page(client, auth, shopper):
+    teapot = make_product(stock=5)
+    order = make_order(shopper, teapot, 2)
+    auth.login()
+
+    response = client.post(f"/orders/{order.id}/cancel", follow_redirects=True)
+
+    assert response.request.path == f"/orders/{order.id}"
+    assert f"Order #{order.id} is cancelled.".encode() in response.data
+    assert timeline_steps(response.data) == ["Placed", "Cancelled"]
+    assert db.session.get(Order, order.id).status == "cancelled"
+    assert stock_of(teapot) == 5
+
+
+def test_cancel_after_processing_is_refused(client, auth, shopper, admin):
+    teapot = make_product(stock=5)
+    order = make_order(shopper, teapot, 2)
+    change_status(order.id, "processing", admin.id)
+    auth.login()
+
+    response = client.post(f"/orders/{order.id}/cancel")
+
+    assert response.status_code == 409
+    assert b"can no longer be cancelled" in response.data
+    assert db.session.get(Order, order.id).status == "processing"
+    assert stock_of(teapot) == 3
+
+
+def test_cancel_is_post_only(client, auth, shopper):
+    order = make_order(shopper, make_product())
+    auth.login()
+    assert client.get(f"/orders/{order.id}/cancel").status_code == 405
+
+
+def test_another_users_order_page_is_404(shopper, other):
+    order = make_order(shopper, make_product())
+    response = other.client.get(f"/orders/{order.id}")
+    assert response.status_code == 404
+    assert b"Teapot" not in response.data
+
+
+def test_another_user_cannot_cancel_my_order(shopper, admin, other):
+    teapot = make_product(stock=5)
+    order = make_order(shopper, teapot, 2)
+    notes_before = count(Notification)
+
+    response = other.client.post(f"/orders/{order.id}/cancel")
+
+    assert response.status_code == 404
+    order = db.session.get(Order, order.id)
+    assert order.status == "placed"
+    assert len(order.events) == 1
+    assert stock_of(teapot) == 3
+    assert count(Notification) == notes_before
+
+
+def test_a_missing_order_is_404(client, auth, shopper):
+    auth.login()
+    assert client.get("/orders/999").status_code == 404
+    assert client.post("/orders/999/cancel").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/orders", "/orders/1"])
+def test_orders_need_a_login(client, app, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
