@@ -39,9 +39,17 @@ class ShopClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "app_config(**settings): build the test's app with these config settings"
+    )
+
+
 @pytest.fixture
-def app():
-    app = create_app(make_config())
+def app(request):
+    """A fresh app and empty database; ``@pytest.mark.app_config(KEY=value)`` changes settings."""
+    marker = request.node.get_closest_marker("app_config")
+    app = create_app(make_config(**(marker.kwargs if marker else {})))
     app.test_client_class = ShopClient
     with app.app_context():
         db.create_all()
