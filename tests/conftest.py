@@ -5,7 +5,7 @@ from functools import cache
 
 import pytest
 from argon2 import PasswordHasher
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from config import TestingConfig
@@ -51,6 +51,7 @@ def app(request):
     marker = request.node.get_closest_marker("app_config")
     app = create_app(make_config(**(marker.kwargs if marker else {})))
     app.test_client_class = ShopClient
+    app.test_cli_runner_class = ShopCliRunner
     with app.app_context():
         db.create_all()
         yield app
@@ -61,6 +62,14 @@ def app(request):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class ShopCliRunner(FlaskCliRunner):
+    """Runs a command in its own app context, after freeing the test's connection (see ShopClient)."""
+
+    def invoke(self, *args, **kwargs):
+        db.session.rollback()
+        return super().invoke(*args, **kwargs)
 
 
 @pytest.fixture
