@@ -6,29 +6,39 @@ from flask_login import current_user, login_required, login_user, logout_user
 from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
 from shop.extensions import limiter
 from shop.services import accounts
-from shop.services.errors import DomainError, EmailTaken
+from shop.services.errors import DomainError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+# Failed logins and refused registrations of a registered email share one
+# budget per client, so probing the sign-up form is no faster than the login.
+LOGIN_FAILURES = "login-failures"
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _failed_login(response) -> bool:
+    return response.status_code != 302
+
+
+def _refused_credentials(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_refused_credentials)
 def register():
-    """Create an account and sign in."""
+    """Create an account and sign in; a registered email answers as a login would."""
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register(form.email.data, form.name.data, form.password.data)
-        except EmailTaken:
-            # Same page as any other refusal, so the form does not reveal who has an account.
-            flash("We could not create that account. If you already have one, log in.", "error")
-            return render_template("auth/register.html", form=form), 400
+            user = accounts.sign_up(form.email.data, form.name.data, form.password.data)
         except DomainError as exc:
             flash(exc.message, "error")
-            return render_template("auth/register.html", form=form), 400
+            return render_template("auth/register.html", form=form), exc.status
         _sign_in(user)
         flash(f"Welcome, {user.name}!", "success")
         return redirect(url_for("catalog.index"))
@@ -37,7 +47,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_failed_login)
 def login():
     """Sign in; failed attempts are rate-limited per client."""
     form = LoginForm()
