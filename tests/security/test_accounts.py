@@ -1,0 +1,309 @@
+"""Accounts and sessions: renewal at login, revocation at logout and password
+change, cookie flags, no account enumeration, failed-login limits, passwords."""
+
+import re
+import time
+
+import pytest
+from argon2 import Type, extract_parameters
+from sqlalchemy import select
+
+from config import Config, ProductionConfig
+from shop import create_app
+from shop.extensions import db
+from shop.models import LoginSession, User
+from tests.conftest import PASSWORD, Auth, ShopClient, count, make_config, make_user
+from tests.realtime.conftest import login, register, wait_disconnected
+
+CSRF_INPUT = re.compile(rb'<input id="csrf_token" name="csrf_token" type="hidden" value="[^"]*">')
+SESSION_COOKIE = "session"
+
+
+def signed_in(client) -> bool:
+    """The test's own check: a page of this user, not the login page."""
+    response = client.get("/orders")
+    return response.status_code == 200 and b"data-user-id" in response.data
+
+
+def cookie_of(client) -> str:
+    return client.get_cookie(SESSION_COOKIE).value
+
+
+def client_with_cookie(app, value: str):
+    replay = app.test_client()
+    replay.set_cookie(SESSION_COOKIE, value)
+    return replay
+
+
+def test_a_cookie_from_before_login_is_not_signed_in_after_it(csrf_app):
+    """The pre-login session (it holds a CSRF token) is replaced, not upgraded."""
+    make_user()
+    client = csrf_app.test_client()
+    page = client.get("/auth/login").data
+    before = cookie_of(client)
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
+
+    response = client.post(
+        "/auth/login", data={"csrf_token": token, "email": "shopper@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    after = cookie_of(client)
+
+    assert after != before
+    assert signed_in(client)
+    replay = client_with_cookie(csrf_app, before)
+    assert not signed_in(replay)
+    # nor is the old CSRF token good for the signed-in session
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 400
+
+
+def test_a_cookie_replayed_after_logout_is_sent_to_login(app, client, auth, shopper):
+    auth.login()
+    stolen = cookie_of(client)
+    replay = client_with_cookie(app, stolen)
+    assert signed_in(replay)  # the control: the copy works while the session lives
+
+    auth.logout()
+
+    response = replay.get("/orders")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+    assert b"data-user-id" not in replay.get("/").data
+    assert count(LoginSession) == 0
+
+
+def test_session_cookie_is_httponly_and_lax_and_not_secure_in_development(client, auth, shopper):
+    header = auth.login().headers["Set-Cookie"]
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    assert "Secure" not in header  # plain http://127.0.0.1 in development
+
+
+def test_session_cookie_is_secure_under_production_config():
+    config = type(
+        "Production",
+        (ProductionConfig,),
+        {
+            "SECRET_KEY": "production-test-secret",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SOCKETIO_ASYNC_MODE": "threading",
+            "WTF_CSRF_ENABLED": False,
+        },
+    )
+    app = create_app(config)
+    app.test_client_class = ShopClient
+    with app.app_context():
+        db.create_all()
+        make_user()
+        client = app.test_client()
+        response = Auth(client).login()
+        db.session.remove()
+    assert response.status_code == 302
+    flags = {part.strip().split("=")[0] for part in response.headers["Set-Cookie"].split(";")}
+    assert {"Secure", "HttpOnly", "SameSite"} <= flags
+    assert "SameSite=Lax" in response.headers["Set-Cookie"]
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    config = type("NoSecret", (ProductionConfig,), {"SECRET_KEY": None})
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(config)
+
+
+# -- password change (real server, real sockets) ---------------------------------
+
+
+def test_password_change_signs_out_the_other_sessions_and_closes_their_sockets(live_server):
+    here = register(live_server, "Pat")
+    there = login(live_server, here.email)
+    third = login(live_server, here.email)
+    here_socket, there_socket, third_socket = here.connect(), there.connect(), third.connect()
+    try:
+        response = here.post(
+            "/auth/password",
+            {"current": "live-test-password", "password": "a brand new pass", "confirm": "a brand new pass"},
+            token_from="/auth/password",
+            allow_redirects=False,
+        )
+        assert response.status_code == 302
+
+        wait_disconnected(there_socket)
+        wait_disconnected(third_socket)
+        for other in (there, third):
+            page = other.get("/orders", allow_redirects=False)
+            assert page.status_code == 302
+            assert "/auth/login" in page.headers["Location"]
+        # the browser that changed it stays signed in, socket and all
+        assert here.get("/orders", allow_redirects=False).status_code == 200
+        assert here_socket.call("sync", {"after_seq": 0})["ok"] is True
+        assert here_socket.client.connected
+        # and the new password is the one that works
+        login(live_server, here.email, "a brand new pass")
+    finally:
+        for sock in (here_socket, there_socket, third_socket):
+            sock.close()
+
+
+# -- no account enumeration ------------------------------------------------------
+
+
+def normalized(body: bytes, email: str) -> bytes:
+    """The page without what legitimately differs: the CSRF token and the echoed email."""
+    return CSRF_INPUT.sub(b"<csrf>", body).replace(email.encode(), b"<email>")
+
+
+def error_flashes(body: bytes) -> list[bytes]:
+    return re.findall(rb'<div class="flash flash-error" role="alert">([^<]*)</div>', body)
+
+
+def test_unknown_email_and_wrong_password_answer_alike(client, shopper):
+    unknown = client.post("/auth/login", data={"email": "nobody@example.com", "password": PASSWORD})
+    wrong = client.post("/auth/login", data={"email": shopper.email, "password": "not the password"})
+
+    assert unknown.status_code == wrong.status_code == 401
+    assert normalized(unknown.data, "nobody@example.com") == normalized(wrong.data, shopper.email)
+    assert error_flashes(unknown.data) == [b"Wrong email or password."]
+
+
+def register_form(email: str, password: str, name: str = "Mallory") -> dict:
+    return {"name": name, "email": email, "password": password, "confirm": password}
+
+
+def test_registering_a_taken_email_answers_as_a_failed_login(client, shopper):
+    login_failure = client.post("/auth/login", data={"email": "nobody@example.com", "password": PASSWORD})
+    taken = client.post("/auth/register", data=register_form(shopper.email, "a guessed password"))
+
+    assert taken.status_code == login_failure.status_code == 401
+    assert error_flashes(taken.data) == error_flashes(login_failure.data) == [b"Wrong email or password."]
+    assert count(User) == 1
+    assert not signed_in(client)
+    # the refused registration did not touch the account
+    assert db.session.scalar(select(User.name).where(User.id == shopper.id)) == "Sam"
+
+
+def test_registering_a_taken_email_with_its_password_answers_as_a_new_account(app, client, shopper):
+    new = app.test_client().post("/auth/register", data=register_form("new@example.com", PASSWORD))
+    taken = client.post("/auth/register", data=register_form(shopper.email.upper(), PASSWORD))
+
+    assert taken.status_code == new.status_code == 302
+    assert taken.headers["Location"] == new.headers["Location"]
+    assert taken.data == new.data
+    assert signed_in(client)
+    assert count(User) == 2
+    assert db.session.scalar(select(User.name).where(User.id == shopper.id)) == "Sam"
+
+
+# -- failed logins are limited per client -------------------------------------------
+
+WINDOW_SECONDS = 3
+
+
+def test_the_default_limit_is_ten_failed_logins_a_minute():
+    assert Config.LOGIN_RATE_LIMIT == "10 per minute"
+
+
+def test_eleven_failed_logins_get_429_and_the_password_works_after_the_window():
+    app = create_app(make_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT=f"10 per {WINDOW_SECONDS} second"))
+    app.test_client_class = ShopClient
+    with app.app_context():
+        db.create_all()
+        user = make_user()
+        client = app.test_client()
+
+        def attempt(password, forwarded_for):
+            # A forged X-Forwarded-For must not give each attempt a new budget.
+            return client.post(
+                "/auth/login",
+                data={"email": user.email, "password": password},
+                headers={"X-Forwarded-For": forwarded_for},
+            ).status_code
+
+        failures = [attempt("wrong password", f"10.0.0.{n}") for n in range(10)]
+        eleventh = attempt("wrong password", "10.0.0.99")
+        right_during_window = attempt(PASSWORD, "10.0.1.1")
+        also_register = client.post(
+            "/auth/register", data=register_form("someone@example.com", PASSWORD)
+        ).status_code
+        time.sleep(WINDOW_SECONDS + 0.5)
+        right_after_window = attempt(PASSWORD, "10.0.1.2")
+        db.session.remove()
+
+    assert failures == [401] * 10
+    assert eleventh == 429
+    assert right_during_window == 429
+    assert also_register == 429  # the sign-up form shares the budget
+    assert right_after_window == 302
+
+
+def test_successful_logins_do_not_use_up_the_budget():
+    app = create_app(make_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute"))
+    app.test_client_class = ShopClient
+    with app.app_context():
+        db.create_all()
+        make_user()
+        statuses = [Auth(app.test_client()).login().status_code for _ in range(6)]
+        db.session.remove()
+    assert statuses == [302] * 6
+
+
+def test_refused_registrations_count_as_failed_logins():
+    app = create_app(make_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute"))
+    app.test_client_class = ShopClient
+    with app.app_context():
+        db.create_all()
+        user = make_user()
+        client = app.test_client()
+        probes = [
+            client.post("/auth/register", data=register_form(user.email, f"guess number {n}")).status_code
+            for n in range(3)
+        ]
+        login_after = Auth(client).login().status_code
+        db.session.remove()
+    assert probes == [401, 401, 401]
+    assert login_after == 429
+
+
+# -- passwords -------------------------------------------------------------------
+
+PASSWORDS = [
+    "x" * 64,
+    "pässwörd-ünïcødé-密码-пароль",
+    "🔑 emoji and spaces  ",
+    "ﬃ ligature and Ω vs Ω",  # not NFKC-folded: what you type is what counts
+    "\u00e9 composed",
+]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_long_and_non_ascii_passwords_round_trip(client, password):
+    response = client.post("/auth/register", data=register_form("round@example.com", password))
+    assert response.status_code == 302
+    client.post("/auth/logout")
+
+    assert Auth(client).login("round@example.com", password).status_code == 302
+    client.post("/auth/logout")
+    assert Auth(client).login("round@example.com", password[:-1] + "?").status_code == 401
+    if password != password.encode("ascii", "replace").decode():
+        ascii_lookalike = password.encode("ascii", "replace").decode()
+        assert Auth(client).login("round@example.com", ascii_lookalike).status_code == 401
+
+
+def test_decomposed_unicode_is_a_different_password(client):
+    client.post("/auth/register", data=register_form("nfc@example.com", "caf\u00e9 au lait"))
+    client.post("/auth/logout")
+    assert Auth(client).login("nfc@example.com", "cafe\u0301 au lait").status_code == 401
+    assert Auth(client).login("nfc@example.com", "caf\u00e9 au lait").status_code == 302
+
+
+def test_stored_hash_is_argon2id_at_or_above_owasp_minimum(client):
+    client.post("/auth/register", data=register_form("kdf@example.com", "a decent passphrase"))
+    stored = db.session.scalar(select(User.password_hash).where(User.email == "kdf@example.com"))
+
+    parameters = extract_parameters(stored)
+    assert parameters.type is Type.ID
+    # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 at least.
+    assert parameters.memory_cost >= 19 * 1024
+    assert parameters.time_cost >= 2
+    assert parameters.parallelism >= 1
+    assert parameters.salt_len >= 16
+    assert "a decent passphrase" not in stored
