@@ -1,0 +1,147 @@
+"""Checkouts racing each other on a file SQLite database, from real threads.
+
+Each thread has its own app context (its own session and connection), as
+each request has on a server. The threads meet at a barrier so that they
+check out at the same moment.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from shop import create_app
+from shop.extensions import db
+from shop.models import Order, Product
+from shop.services import orders
+from tests.conftest import (
+    Auth,
+    ShopClient,
+    checkout_key,
+    count,
+    fill_cart,
+    make_config,
+    make_product,
+    make_user,
+    stock_of,
+)
+
+RACERS = 20
+
+
+@pytest.fixture
+def file_app(tmp_path):
+    """The app on a SQLite file (WAL, busy timeout), so that threads get separate connections."""
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'race.db'}"))
+    app.test_client_class = ShopClient
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def run_together(app, jobs) -> list:
+    """Run each job in its own thread and app context, all released at once; return their results."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(index, job):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = job()
+            except Exception as exc:
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.rollback()  # read what the threads committed
+    return results
+
+
+def shoppers_with_the_last_unit(count_: int) -> tuple[Product, list]:
+    lamp = make_product("Brass Lamp", stock=count_)
+    users = [make_user(f"racer{n}@example.com", f"Racer {n}") for n in range(RACERS)]
+    for user in users:
+        fill_cart(user, lamp, 1)
+    lamp.stock = 1
+    db.session.commit()
+    return lamp, users
+
+
+def test_twenty_checkouts_for_the_last_unit_through_the_service(file_app):
+    lamp, users = shoppers_with_the_last_unit(RACERS)
+    jobs = [lambda user_id=user.id: orders.place_order(user_id, f"key-{user_id}").id for user in users]
+
+    results = run_together(file_app, jobs)
+
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if not isinstance(r, int)]
+    assert len(winners) == 1
+    assert Counter(type(r).__name__ for r in losers) == {"OutOfStock": RACERS - 1}
+    assert all(r.message == "Sorry, Brass Lamp is out of stock." for r in losers)
+    assert count(Order) == 1
+    assert stock_of(lamp) == 0
+    order = db.session.get(Order, winners[0])
+    assert [(i.name, i.quantity) for i in order.items] == [("Brass Lamp", 1)]
+
+
+def test_twenty_checkout_forms_for_the_last_unit(file_app):
+    lamp, users = shoppers_with_the_last_unit(RACERS)
+    clients = []
+    for user in users:
+        client = file_app.test_client()
+        Auth(client).login(email=user.email)
+        clients.append((client, checkout_key(client.get("/cart").data)))
+    jobs = [
+        lambda client=client, key=key: client.post("/checkout", data={"idempotency_key": key})
+        for client, key in clients
+    ]
+
+    responses = run_together(file_app, jobs)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {302: 1, 409: RACERS - 1}
+    refused = [r for r in responses if r.status_code == 409]
+    assert all(b"Sorry, Brass Lamp is out of stock." in r.data for r in refused)
+    assert count(Order) == 1
+    assert stock_of(lamp) == 0
+    [winner] = [r for r in responses if r.status_code == 302]
+    assert winner.headers["Location"] == f"/orders/{db.session.scalar(select(Order.id))}"
+
+
+def test_the_same_form_submitted_from_two_threads_makes_one_order(file_app):
+    teapot = make_product("Teapot", stock=5)
+    user = make_user()
+    fill_cart(user, teapot, 2)
+    user_id = user.id  # read here: the threads must not touch this session's objects
+
+    results = run_together(file_app, [lambda: orders.place_order(user_id, "double-click").id] * 2)
+
+    assert all(isinstance(r, int) for r in results), results
+    assert results[0] == results[1]
+    assert count(Order) == 1
+    assert stock_of(teapot) == 3
+
+
+def test_the_same_form_posted_twice_at_once_through_the_pages(file_app):
+    teapot = make_product("Teapot", stock=5)
+    user = make_user()
+    fill_cart(user, teapot, 2)
+    client = file_app.test_client()
+    Auth(client).login(email=user.email)
+    key = checkout_key(client.get("/cart").data)
+
+    responses = run_together(file_app, [lambda: client.post("/checkout", data={"idempotency_key": key})] * 2)
+
+    assert [r.status_code for r in responses] == [302, 302]
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+    assert count(Order) == 1
+    assert stock_of(teapot) == 3
