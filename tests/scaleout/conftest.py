@@ -1,0 +1,77 @@
+"""Fixtures for the scale-out tests: PostgreSQL databases, Redis channels, workers.
+
+Every test module that starts servers gets its own database and its own
+Socket.IO channel, so concurrent runs (and other engineers' tests) never see
+each other's rows or pushes; tests inside a module use their own users,
+products and orders.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
+from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
+from tests.scaleout.infra import (
+    SHARED_REDIS,
+    create_database,
+    drop_database,
+    require_postgres,
+    require_redis,
+    unique_channel,
+)
+
+
+@pytest.fixture(scope="module")
+def seeded_database() -> Iterator[str]:
+    """A new PostgreSQL database with the schema and demo data; dropped afterwards."""
+    require_postgres()
+    url = create_database()
+    try:
+        prepare_database(url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def two_workers(seeded_database, tmp_path_factory) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Workers A and B on their own ports, sharing PostgreSQL and a Redis channel."""
+    require_redis()
+    log_dir = tmp_path_factory.mktemp("workers")
+    env = {"SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS, "SOCKETIO_CHANNEL": unique_channel()}
+    workers = []
+    try:
+        for _ in range(2):
+            workers.append(LiveServer(seeded_database, log_dir, **env).start())
+        yield workers[0], workers[1]
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def admin_on(base_url: str) -> Shopper:
+    return Shopper(base_url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
+
+
+def shopper_on(base_url: str) -> Shopper:
+    return Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[LiveSocket]]:
+    """Sockets a test opens through ``connect``, closed at its end whatever happened."""
+    opened: list[LiveSocket] = []
+    yield opened
+    for sock in opened:
+        sock.close()
+
+
+@pytest.fixture
+def connect(sockets):
+    def open_socket(shopper: Shopper, **options) -> LiveSocket:
+        sock = shopper.connect(**options)
+        sockets.append(sock)
+        return sock
+
+    return open_socket
