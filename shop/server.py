@@ -29,6 +29,7 @@ def serve(app: Flask, host: str, port: int) -> None:
         options["spawn"] = app.config["MAX_CONNECTIONS"]
     else:
         options["allow_unsafe_werkzeug"] = True
+        options["request_handler"] = ClosingRequestHandler()
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     socketio.run(app, host=host, port=port, **options)
 
@@ -42,4 +43,31 @@ def NoDelayHandler(base):  # noqa: N802 - builds a class
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().__init__(sock, *args, **kwargs)
 
+        def run_application(self):
+            super().run_application()
+            if _is_websocket(self.environ):
+                # simple-websocket took the socket over: once the WebSocket ends,
+                # bytes left on it are frames or a smuggled request, never HTTP.
+                self.close_connection = True
+
     return Handler
+
+
+def ClosingRequestHandler():  # noqa: N802 - builds a class
+    """Werkzeug's handler, closing the connection after a WebSocket.
+
+    simple-websocket ends a WebSocket by raising ConnectionError, which Werkzeug
+    treats as a dropped client but then reads the next request off the socket.
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def connection_dropped(self, error, environ=None):
+            self.close_connection = True
+            super().connection_dropped(error, environ)
+
+    return Handler
+
+
+def _is_websocket(environ: dict) -> bool:
+    return environ.get("HTTP_UPGRADE", "").lower() == "websocket"

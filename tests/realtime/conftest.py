@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import websocket
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
 from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
@@ -21,6 +22,10 @@ from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
 OTHER_ORIGIN = "https://other.example"
 FOREIGN_ORIGIN = "http://evil.example"
 PASSWORD = "live-test-password"
+# Each connection may send SOCKET_BURST messages in a row; the bucket refills so
+# slowly that no test run lasts long enough to earn another token.
+SOCKET_BURST = 20
+SOCKET_RATE = 0.001
 ORDER_LOCATION = re.compile(r"/orders/(\d+)$")
 CHECKOUT_KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 
@@ -38,7 +43,12 @@ def start_server(tmp_path_factory, **env: str) -> LiveServer:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[LiveServer]:
     """A real eventlet server shared by the tests of one module."""
-    server = start_server(tmp_path_factory, ALLOWED_ORIGINS=OTHER_ORIGIN)
+    server = start_server(
+        tmp_path_factory,
+        ALLOWED_ORIGINS=OTHER_ORIGIN,
+        SOCKET_EVENT_BURST=str(SOCKET_BURST),
+        SOCKET_EVENT_RATE=str(SOCKET_RATE),
+    )
     yield server
     server.stop()
 
@@ -167,3 +177,25 @@ def wait_disconnected(sock: LiveSocket, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"the socket is still connected after {timeout}s")
         time.sleep(0.02)
+
+
+def http_after_websocket(base_url: str) -> bytes:
+    """Close a WebSocket cleanly, then write an HTTP request on the same TCP
+    connection; return whatever the server answers before closing it."""
+    ws = websocket.create_connection(
+        base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=10
+    )
+    ws.recv()  # Engine.IO's open packet
+    ws.send_close()
+    while ws.recv_frame().opcode != websocket.ABNF.OPCODE_CLOSE:
+        pass
+    ws.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    answer = b""
+    try:
+        while chunk := ws.sock.recv(4096):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        ws.sock.close()
+    return answer

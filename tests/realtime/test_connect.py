@@ -5,7 +5,7 @@ import requests
 import socketio
 
 from tests.live import LiveSocket
-from tests.realtime.conftest import FOREIGN_ORIGIN, OTHER_ORIGIN
+from tests.realtime.conftest import FOREIGN_ORIGIN, OTHER_ORIGIN, http_after_websocket
 
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
 
@@ -84,3 +84,8 @@ def test_polling_transport_is_served_too(live, shopper_http, connect):
     """Clients behind proxies that block WebSocket fall back to long-polling."""
     sock = connect(shopper_http, transports=("polling",))
     assert sock.call("sync", {"after_seq": 0})["ok"] is True
+
+
+def test_a_closed_websocket_carries_no_more_http(live):
+    """Bytes after a WebSocket's close are never parsed as another request."""
+    assert b"HTTP/" not in http_after_websocket(live.url)
