@@ -1,0 +1,96 @@
+"""Two workers sharing PostgreSQL and a Redis channel: every push reaches every worker's clients."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+
+from tests.live import ROOT
+from tests.scaleout.conftest import admin_on
+from tests.scaleout.infra import SHARED_REDIS, add_product, add_user, buy, log_in, set_status
+
+pytestmark = pytest.mark.scaleout
+
+
+def test_both_workers_report_the_queue_healthy(two_workers):
+    for worker in two_workers:
+        response = requests.get(worker.url + "/healthz", timeout=10)
+        assert response.status_code == 200
+        assert response.json()["checks"] == {"database": "ok", "message_queue": "ok"}
+
+
+def test_an_admin_action_on_worker_a_reaches_clients_on_worker_b(two_workers, seeded_database, connect):
+    a, b = two_workers
+    email = add_user(seeded_database, "Bea")
+    owner_socket = connect(log_in(b.url, email))
+    admin_socket = connect(admin_on(b.url))
+    order_id = buy(log_in(a.url, email), add_product(seeded_database, stock=5))
+
+    assert set_status(admin_on(a.url), order_id, "processing").status_code == 200
+
+    [status] = owner_socket.wait_for("order_status")
+    assert (status["order_id"], status["status"]) == (order_id, "processing")
+    [note] = owner_socket.wait_for("notification")
+    assert (note["kind"], note["data"]["order_id"]) == ("order_status", order_id)
+    assert owner_socket.call("sync", {"after_seq": 0})["notifications"] == [note]
+    admin_statuses = admin_socket.wait_for("order_status")
+    assert (order_id, "processing") in [(s["order_id"], s["status"]) for s in admin_statuses]
+    new_orders = [n for n in admin_socket.of("notification") if n["kind"] == "new_order"]
+    assert order_id in [n["data"]["order_id"] for n in new_orders]
+
+
+def test_cli_commands_push_through_the_queue_to_clients_on_worker_b(two_workers, seeded_database, connect):
+    """`flask orders set-status` and `flask stock set` run in a process of their own."""
+    a, b = two_workers
+    email = add_user(seeded_database, "Cy")
+    product_id = add_product(seeded_database, stock=5)
+    sock = connect(log_in(b.url, email))
+    assert sock.call("subscribe_product", {"product_id": product_id})["stock"] == 5
+    order_id = buy(log_in(a.url, email), product_id)
+    sock.wait_for("stock")  # the checkout's own stock push: 5 -> 4
+
+    moved = a.cli("orders", "set-status", str(order_id), "processing", "--note", "From cron")
+    assert moved.returncode == 0, moved.stderr
+    restocked = a.cli("stock", "set", str(product_id), "40")
+    assert restocked.returncode == 0, restocked.stderr
+
+    [status] = sock.wait_for("order_status")
+    assert (status["order_id"], status["status"]) == (order_id, "processing")
+    [note] = sock.wait_for("notification")
+    assert (note["body"], note["seq"]) == ("From cron", 1)
+    stocks = sock.wait_for("stock", count=2)
+    assert stocks[-1] == {"product_id": product_id, "stock": 40, "in_stock": True}
+
+
+WRITE_ONLY_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from flask_socketio import SocketIO
+
+    url, channel, room, payload = sys.argv[1:]
+    socketio = SocketIO(message_queue=url, channel=channel, async_mode="threading")
+    socketio.emit("stock", json.loads(payload), to=room)
+    """
+)
+
+
+def test_any_script_can_emit_with_a_write_only_socketio(two_workers, seeded_database, connect):
+    """What the README tells cron jobs to do, in a plain Python process."""
+    _, b = two_workers
+    product_id = add_product(seeded_database, stock=3)
+    sock = connect(log_in(b.url, add_user(seeded_database, "Di")))
+    sock.call("subscribe_product", {"product_id": product_id})
+    payload = {"product_id": product_id, "stock": 9, "in_stock": True}
+
+    subprocess.run(
+        [
+            sys.executable, "-c", WRITE_ONLY_SCRIPT,
+            SHARED_REDIS, b.env["SOCKETIO_CHANNEL"], f"product:{product_id}", json.dumps(payload),
+        ],
+        cwd=ROOT, check=True, timeout=60, capture_output=True,
+    )  # fmt: skip
+
+    assert sock.wait_for("stock") == [payload]
