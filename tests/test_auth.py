@@ -31,11 +31,17 @@ def test_register_creates_an_account_and_signs_in(client):
     assert b"data-user-id" in client.get("/").data
 
 
-def test_register_an_email_that_exists_reveals_nothing(client, shopper):
+def test_register_an_email_that_exists_answers_as_a_login_would(client, shopper):
     response = register(client, email="SHOPPER@example.com")
-    assert response.status_code == 400
-    assert b"We could not create that account" in response.data
+    assert response.status_code == 401
+    assert WRONG_LOGIN in response.data
     assert count(User) == 1
+    assert count(LoginSession) == 0
+
+    response = register(client, email="shopper@example.com", password=PASSWORD)
+    assert response.status_code == 302
+    assert count(User) == 1
+    assert count(LoginSession, LoginSession.user_id == shopper.id) == 1
 
 
 @pytest.mark.parametrize(
