@@ -1,0 +1,142 @@
+"""Screenshots for the README: the catalogue and an order on a phone, the admin orders on a desktop.
+
+They go to docs/screenshots/ only with SCREENSHOTS=1 (``SCREENSHOTS=1 make test
+PYTEST_ARGS=tests/browser/test_screenshots.py``); otherwise to a temporary folder,
+so an ordinary test run changes no file in the repository. The shop gets its own
+server with a few customers and orders in every state, so the pictures are the
+same on every run.
+"""
+
+import os
+import struct
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from shop.seed import DEMO_SHOPPER, PRODUCTS
+from tests.browser import steps
+from tests.browser.harness import DESKTOP, PHONE, open_browsing, start_shop
+from tests.live import ROOT, Shopper
+
+pytestmark = pytest.mark.browser
+
+DOCS = ROOT / "docs" / "screenshots"
+PRODUCT_IDS = {row[0]: number for number, row in enumerate(PRODUCTS, start=1)}  # a fresh database
+CUSTOMERS = [
+    ("Maya Lindqvist", "maya@example.com"),
+    ("Tomás Ferreira", "tomas@example.com"),
+]
+# customer, items, the statuses the order goes through after "placed"
+ORDERS = [
+    ("Maya Lindqvist", {"Burr Coffee Grinder": 1}, ["processing", "shipped", "delivered"]),
+    ("Tomás Ferreira", {"Oak Cutting Board, large": 1, "Wooden Spoon Set": 1}, ["cancelled"]),
+    ("Maya Lindqvist", {"Loose Leaf Sencha, 100 g": 2, "Cast Iron Teapot, 0.8 l": 1}, ["processing"]),
+    (
+        "Sam Shopper",
+        {"Ceramic Pour-Over Coffee Dripper": 1, "Single-Origin Ethiopia Yirgacheffe, 250 g": 2},
+        ["processing"],
+    ),
+    ("Tomás Ferreira", {"Merino Wool Throw": 1}, []),
+    ("Sam Shopper", {"Scented Soy Candle: Fig & Cedar": 2}, []),
+]
+SHOWCASE_ORDER = 4  # Sam's order with the dripper: shipped live during the test
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+def add_orders(base_url: str) -> None:
+    """Customers and orders in every state, through the same forms a browser posts."""
+    admin = Shopper(base_url).login(*steps.ADMIN)
+    people = {DEMO_SHOPPER[1]: Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])}
+    for name, email in CUSTOMERS:
+        people[name] = register(base_url, name, email)
+    for number, (customer, items, statuses) in enumerate(ORDERS, start=1):
+        order_id = place_order(people[customer], items)
+        assert order_id == number, "the showcase expects a fresh database"
+        for status in statuses:
+            moved = admin.post(
+                f"/admin/orders/{order_id}/status",
+                {"status": status, "note": ""},
+                token_from=f"/admin/orders/{order_id}",
+                allow_redirects=False,
+            )
+            assert moved.status_code == 302, f"order {order_id} → {status}: {moved.status_code}"
+
+
+def register(base_url: str, name: str, email: str) -> Shopper:
+    person = Shopper(base_url)
+    form = {"name": name, "email": email, "password": steps.PASSWORD, "confirm": steps.PASSWORD}
+    response = person.post("/auth/register", form, token_from="/auth/register", allow_redirects=False)
+    assert response.status_code == 302, f"registering {email}: {response.status_code}"
+    return person
+
+
+def place_order(person: Shopper, items: dict[str, int]) -> int:
+    for name, quantity in items.items():
+        product_id = PRODUCT_IDS[name]
+        added = person.post(
+            f"/cart/add/{product_id}",
+            {"quantity": quantity},
+            token_from=f"/products/{product_id}",
+            allow_redirects=False,
+        )
+        assert added.status_code == 302, f"adding {name}: {added.status_code}"
+    cart = person.get("/cart").text
+    key = cart.split('name="idempotency_key" type="hidden" value="', 1)[1].split('"', 1)[0]
+    placed = person.post("/checkout", {"idempotency_key": key}, token_from="/cart", allow_redirects=False)
+    assert placed.status_code == 302, f"checkout: {placed.status_code}"
+    return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def showcase(tmp_path_factory):
+    server = start_shop(tmp_path_factory.mktemp("showcase"))
+    try:
+        add_orders(server.url)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def showcase_browsing(browser, showcase):
+    yield from open_browsing(browser, showcase)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    if os.environ.get("SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return DOCS
+    return tmp_path
+
+
+def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_browsing, folder):
+    phone = showcase_browsing.page(viewport=PHONE, device_scale_factor=2)
+    steps.log_in(phone, DEMO_SHOPPER[0], DEMO_SHOPPER[2])
+    phone.goto("/")
+    steps.wait_until_live(phone)
+    expect(phone.locator("[data-product-list] > [data-product-id]")).to_have_count(12)
+    phone.screenshot(path=folder / "catalogue-phone.png")
+
+    admin = showcase_browsing.admin(viewport=DESKTOP)
+    phone.goto(f"/orders/{SHOWCASE_ORDER}")
+    steps.wait_until_live(phone)
+    steps.set_order_status(admin, SHOWCASE_ORDER, "shipped")
+    expect(steps.order_status(phone)).to_have_text("Shipped")
+    expect(steps.toast(phone, "order_status").first).to_be_visible()
+    phone.screenshot(path=folder / "order-phone.png", animations="disabled")
+
+    admin.goto("/admin/orders")
+    steps.wait_until_live(admin)
+    expect(admin.locator("[data-admin-orders] tbody tr")).to_have_count(len(ORDERS))
+    admin.screenshot(path=folder / "admin-orders-desktop.png")
+
+    assert png_size(folder / "catalogue-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
+    assert png_size(folder / "order-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
+    assert png_size(folder / "admin-orders-desktop.png") == (DESKTOP["width"], DESKTOP["height"])
