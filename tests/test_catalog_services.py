@@ -1,6 +1,7 @@
 """Stock, back-in-stock watches and notification rows, through the services."""
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from shop.extensions import db
 from shop.models import Notification, StockWatch
@@ -105,6 +106,15 @@ def test_stock_out_of_range_is_refused(admin, stock):
     with pytest.raises(InvalidInput):
         catalog.set_stock(teapot.id, stock)
     assert stock_of(teapot) == 5
+
+
+def test_the_database_refuses_negative_stock(app):
+    teapot = make_product(stock=1)
+    teapot.stock = -1
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert stock_of(teapot) == 1
 
 
 def test_set_stock_of_a_missing_product(app):

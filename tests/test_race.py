@@ -24,6 +24,7 @@ from tests.conftest import (
     make_config,
     make_product,
     make_user,
+    notifications_of,
     stock_of,
 )
 
@@ -145,3 +146,20 @@ def test_the_same_form_posted_twice_at_once_through_the_pages(file_app):
     assert responses[0].headers["Location"] == responses[1].headers["Location"]
     assert count(Order) == 1
     assert stock_of(teapot) == 3
+
+
+def test_concurrent_orders_give_every_admin_gapless_seqs(file_app):
+    admins = [make_user(f"admin{n}@example.com", f"Admin {n}", admin=True) for n in range(2)]
+    mugs = make_product("Mug", stock=100, threshold=0)
+    users = [make_user(f"buyer{n}@example.com", f"Buyer {n}") for n in range(10)]
+    for user in users:
+        fill_cart(user, mugs, 1)
+    user_ids = [user.id for user in users]
+
+    results = run_together(file_app, [lambda u=u: orders.place_order(u, f"key-{u}").id for u in user_ids])
+
+    assert all(isinstance(r, int) for r in results), results
+    for admin in admins:
+        notes = notifications_of(admin)
+        assert [n.seq for n in notes] == list(range(1, 11))
+        assert sorted(n.data["order_id"] for n in notes) == sorted(results)
