@@ -137,7 +137,7 @@ def _create_order(session: Session, user_id: int, idempotency_key: str) -> Order
         session,
         NEW_ORDER,
         f"New order #{order.id}",
-        body=f"{order.item_count} item(s), {order.total_cents / 100:.2f}",
+        body=f"{order.item_count} item(s), €{order.total_cents / 100:.2f}",
         url=f"/admin/orders/{order.id}",
         data={
             "order_id": order.id,

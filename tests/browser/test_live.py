@@ -107,7 +107,9 @@ def test_admin_orders_list_shows_new_orders_and_changes_live(browsing):
     expect(row).to_contain_text("€18.00")
     newest = admin.locator("[data-admin-orders] tbody tr").first
     expect(newest).to_have_attribute("data-order-id", str(order_id))
-    expect(steps.toast(admin, "new_order").filter(has_text=f"New order #{order_id}")).to_be_visible()
+    alert = steps.toast(admin, "new_order").filter(has_text=f"New order #{order_id}")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("1 item(s), €18.00")
 
     shopper.get_by_role("button", name="Cancel this order").click()
     expect(steps.order_status(shopper)).to_have_text("Cancelled")
