@@ -39,8 +39,11 @@ ORDERS = [
     ),
     ("Tomás Ferreira", {"Merino Wool Throw": 1}, []),
     ("Sam Shopper", {"Scented Soy Candle: Fig & Cedar": 2}, []),
+    ("Maya Lindqvist", {"Wool Slippers": 1}, ["processing", "shipped"]),
+    ("Tomás Ferreira", {"Sourdough Starter Kit": 1, "Flaky Sea Salt, 250 g": 2}, ["processing"]),
 ]
 SHOWCASE_ORDER = 4  # Sam's order with the dripper: shipped live during the test
+LIVE_ORDER = ("Maya Lindqvist", {"Glass Storage Jars, set of 6": 1, "Canvas Tote Bag": 2})  # €62.00
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -49,8 +52,9 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
-def add_orders(base_url: str) -> None:
-    """Customers and orders in every state, through the same forms a browser posts."""
+def add_orders(base_url: str) -> dict[str, Shopper]:
+    """Customers and orders in every state, through the same forms a browser posts;
+    returns the customers' signed-in HTTP sessions by name."""
     admin = Shopper(base_url).login(*steps.ADMIN)
     people = {DEMO_SHOPPER[1]: Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])}
     for name, email in CUSTOMERS:
@@ -66,6 +70,7 @@ def add_orders(base_url: str) -> None:
                 allow_redirects=False,
             )
             assert moved.status_code == 302, f"order {order_id} → {status}: {moved.status_code}"
+    return people
 
 
 def register(base_url: str, name: str, email: str) -> Shopper:
@@ -97,15 +102,14 @@ def place_order(person: Shopper, items: dict[str, int]) -> int:
 def showcase(tmp_path_factory):
     server = start_shop(tmp_path_factory.mktemp("showcase"))
     try:
-        add_orders(server.url)
-        yield server
+        yield server, add_orders(server.url)
     finally:
         server.stop()
 
 
 @pytest.fixture
 def showcase_browsing(browser, showcase):
-    yield from open_browsing(browser, showcase)
+    yield from open_browsing(browser, showcase[0])
 
 
 @pytest.fixture
@@ -116,7 +120,7 @@ def folder(tmp_path) -> Path:
     return tmp_path
 
 
-def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_browsing, folder):
+def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_browsing, showcase, folder):
     phone = showcase_browsing.page(viewport=PHONE, device_scale_factor=2)
     steps.log_in(phone, DEMO_SHOPPER[0], DEMO_SHOPPER[2])
     phone.goto("/")
@@ -135,7 +139,11 @@ def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_
     admin.goto("/admin/orders")
     steps.wait_until_live(admin)
     expect(admin.locator("[data-admin-orders] tbody tr")).to_have_count(len(ORDERS))
-    admin.screenshot(path=folder / "admin-orders-desktop.png")
+    customer, items = LIVE_ORDER
+    live_order = place_order(showcase[1][customer], items)
+    expect(admin.locator("[data-admin-orders] tbody tr").first).to_contain_text(f"#{live_order}")
+    expect(steps.toast(admin, "new_order").filter(has_text=f"New order #{live_order}")).to_be_visible()
+    admin.screenshot(path=folder / "admin-orders-desktop.png", animations="disabled")
 
     assert png_size(folder / "catalogue-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
     assert png_size(folder / "order-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
