@@ -12,6 +12,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -20,9 +22,10 @@ import psycopg2
 import pytest
 import redis
 import requests
+import socketio
 from argon2 import PasswordHasher
 
-from tests.live import ROOT, Shopper, free_port
+from tests.live import ROOT, LiveSocket, Shopper, free_port
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -174,14 +177,113 @@ class RedisServer:
             self.process.wait(10)
 
 
-class Nginx:
-    """Debian's nginx running deploy/nginx.conf, adapted to a free port and the test's workers.
+class WorkerScript:
+    """deploy/run-workers.sh, as production runs it: N workers on consecutive ports."""
 
-    The adaptations are only what a test machine needs: the listen address (no
-    TLS certificate here), the upstream ports, the app directory, and a prefix
-    directory for pid, logs and temp files. Everything else (sticky hash,
-    upgrade headers, timeouts, forwarded headers, static files) is the file as
-    shipped.
+    def __init__(self, work_dir: Path, workers: int = 2, **env: str):
+        self.workers = workers
+        self.base_port = _consecutive_free_ports(workers) - 1
+        self.run_dir = work_dir / f"run-{self.base_port}"
+        self.env = {
+            **os.environ,
+            "WORKERS": str(workers),
+            "BASE_PORT": str(self.base_port),
+            "RUN_DIR": str(self.run_dir),
+            "PYTHON": sys.executable,
+            "ENV_FILE": str(work_dir / "no-such-env-file"),
+            "SECRET_KEY": "scale-out-test-secret",
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.base_port + i for i in range(1, self.workers + 1)]
+
+    def pid(self, port: int) -> int | None:
+        try:
+            return int((self.run_dir / f"worker-{port}.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def start(self, timeout: float = 60) -> "WorkerScript":
+        log = open(self.run_dir.parent / f"run-workers-{self.base_port}.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            ["bash", str(ROOT / "deploy" / "run-workers.sh")], env=self.env, stdout=log, stderr=log
+        )
+        for port in self.ports:
+            self.wait_healthy(port, timeout)
+        return self
+
+    def wait_healthy(self, port: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"run-workers.sh exited with {self.process.returncode}")
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"no healthy worker on port {port}")
+
+    def stop(self) -> int | None:
+        """SIGTERM the script, as a supervisor would; returns its exit status."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                for port in self.ports:
+                    if (pid := self.pid(port)) is not None:
+                        os.kill(pid, signal.SIGKILL)
+                raise
+        return self.process.returncode if self.process else None
+
+
+def _consecutive_free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports that are free now."""
+    for _ in range(50):
+        first = free_port()
+        if all(_port_free(first + i) for i in range(1, count)):
+            return first
+    raise RuntimeError("no run of free ports")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, for nginx's TLS listener."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+class Nginx:
+    """Debian's nginx running deploy/nginx.conf as shipped, with TLS, on a free port.
+
+    Only what differs between machines is changed: the listen address, the
+    certificate (self-signed here), the upstream ports, the app directory, and
+    a prefix directory for pid, logs and temp files; the port-80 redirect is
+    left out. The sticky hash, upgrade headers, timeouts, forwarded headers and
+    static files are the file's own.
     """
 
     def __init__(self, work_dir: Path, upstream_ports: list[int], port: int | None = None):
@@ -189,28 +291,32 @@ class Nginx:
         self.prefix = work_dir / f"nginx-{self.port}"
         self.upstream_ports = upstream_ports
         self.process: subprocess.Popen | None = None
+        self.certificate: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def access_log(self) -> Path:
         return self.prefix / "access.log"
 
-    def site_config(self) -> str:
-        text = (ROOT / "deploy" / "nginx.conf").read_text()
-        text = text.replace("/srv/hearth-and-bean", str(ROOT))
-        servers = "".join(f"    server 127.0.0.1:{port};\n" for port in self.upstream_ports)
-        text, count = re.subn(r"(?m)^\s*server 127\.0\.0\.1:\d+[^;]*;\n(?:\s*server 127.*\n)*", servers, text)
-        assert count == 1, "deploy/nginx.conf: no upstream server list found"
-        text = re.sub(r"(?m)^\s*(ssl_\w+|add_header Strict-Transport-Security)\b.*\n", "", text)
-        text, count = re.subn(r"(?m)^\s*listen 443 ssl.*\n(?:\s*listen .*\n)*", "", text)
-        assert count == 1, "deploy/nginx.conf: no TLS listen directive found"
-        return re.sub(r"(?m)^(\s*)server_name ", rf"\1listen 127.0.0.1:{self.port};\n\1server_name ", text)
+    def site_config(self, cert: Path, key: Path) -> str:
+        text = (ROOT / "deploy" / "nginx.conf").read_text().replace("/srv/hearth-and-bean", str(ROOT))
+        text, redirects = re.subn(r"server \{[^{}]*return 301[^{}]*\}\n*", "", text)
+        upstream = re.search(r"(?m)^(\s*)server 127\.0\.0\.1:\d+([^;]*);\n(?:\s*server 127.*\n)*", text)
+        tls = re.search(r"(?m)^(\s*)listen 443 (ssl.*);\n(?:\s*listen .*\n)*", text)
+        assert redirects == 1 and upstream and tls, "deploy/nginx.conf has changed shape"
+        indent, options = upstream.groups()
+        servers = "".join(f"{indent}server 127.0.0.1:{port}{options};\n" for port in self.upstream_ports)
+        listen = f"{tls.group(1)}listen 127.0.0.1:{self.port} {tls.group(2)};\n"
+        text = text.replace(upstream.group(0), servers).replace(tls.group(0), listen)
+        text = re.sub(r"(?m)^(\s*ssl_certificate) .*$", rf"\1 {cert};", text)
+        return re.sub(r"(?m)^(\s*ssl_certificate_key) .*$", rf"\1 {key};", text)
 
     def main_config(self) -> str:
         prefix = self.prefix
+        # nginx started as root runs its workers as nobody, who may not read the test's files.
         user = "user root root;\n" if os.geteuid() == 0 else ""
         return f"""{user}daemon off;
 worker_processes 1;
@@ -232,7 +338,8 @@ http {{
 
     def start(self, timeout: float = 10) -> "Nginx":
         self.prefix.mkdir(parents=True, exist_ok=True)
-        (self.prefix / "site.conf").write_text(self.site_config())
+        self.certificate, key = make_certificate(self.prefix)
+        (self.prefix / "site.conf").write_text(self.site_config(self.certificate, key))
         (self.prefix / "nginx.conf").write_text(self.main_config())
         log = open(self.prefix / "stderr.log", "ab")  # noqa: SIM115 (the child process keeps it)
         self.process = subprocess.Popen(
@@ -249,13 +356,24 @@ http {{
             time.sleep(0.05)
         raise RuntimeError("nginx did not start")
 
-    def upstreams_for(self, path_prefix: str) -> set[str]:
-        """The worker addresses nginx sent requests for ``path_prefix`` to."""
-        found = set()
+    def shopper(self, email: str, password: str = PASSWORD) -> Shopper:
+        """An HTTPS session through nginx, trusting its certificate, logged in."""
+        shopper = Shopper(self.url)
+        _trust(shopper.http, str(self.certificate))
+        # Over HTTPS Flask-WTF also wants a same-origin Referer, as browsers send.
+        shopper.http.headers["Referer"] = self.url + "/"
+        return shopper.login(email, password)
+
+    def connect(self, shopper: Shopper, **options) -> "ProxiedSocket":
+        return ProxiedSocket(self.url, shopper.cookie_header, str(self.certificate), **options)
+
+    def upstreams_for(self, path_prefix: str) -> list[str]:
+        """The worker addresses nginx sent requests for ``path_prefix`` to, in order."""
+        found = []
         for line in self.access_log.read_text().splitlines():
             uri, _status, upstream = line.split(" ", 2)
-            if uri.startswith(path_prefix):
-                found.update(address.strip() for address in upstream.split(","))
+            if uri.startswith(path_prefix) and upstream != "-":
+                found.extend(address.strip() for address in upstream.split(","))
         return found
 
     def stop(self) -> None:
@@ -266,6 +384,43 @@ http {{
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def _trust(session: requests.Session, ca_file: str) -> requests.Session:
+    """Verify against ``ca_file`` only: with trust_env, REQUESTS_CA_BUNDLE would win."""
+    session.trust_env = False
+    session.verify = ca_file
+    return session
+
+
+class ProxiedSocket(LiveSocket):
+    """A LiveSocket through nginx, as a browser connects: long-polling first, then
+    the upgrade to WebSocket, over TLS, with the page's Origin. Connects and
+    reconnects are recorded as ``connect`` events."""
+
+    def __init__(
+        self, base_url: str, cookie: str, ca_file: str, origin: str | None = None, reconnection=False
+    ):
+        self.events: list[tuple[str, dict]] = []
+        self.changed = threading.Condition()
+
+        def http_session() -> requests.Session:
+            return _trust(requests.Session(), ca_file)
+
+        self.client = socketio.Client(
+            reconnection=reconnection,
+            reconnection_delay=0.5,
+            http_session=http_session,
+            websocket_extra_options={"suppress_origin": True},
+        )
+        self.client.on("*", self._record)
+        self.client.on("connect", lambda: self._record("connect", self.client.get_sid()))
+        headers = {"Cookie": cookie, "Origin": origin or base_url}
+        self.client.connect(base_url, headers=headers, wait_timeout=10)
+
+    @property
+    def transport(self) -> str:
+        return self.client.transport()
 
 
 def buy(shopper: Shopper, product_id: int, quantity: int = 1) -> int:

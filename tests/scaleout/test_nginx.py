@@ -1,0 +1,173 @@
+"""deploy/: nginx.conf in front of the workers that run-workers.sh starts, as in production."""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+import socketio
+
+from shop.seed import DEMO_ADMIN
+from tests.live import ROOT
+from tests.scaleout.infra import (
+    SHARED_REDIS,
+    Nginx,
+    WorkerScript,
+    add_product,
+    add_user,
+    answers,
+    buy,
+    require_nginx,
+    require_redis,
+    set_status,
+    unique_channel,
+)
+
+pytestmark = pytest.mark.scaleout
+
+
+@pytest.fixture(scope="module")
+def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScript]]:
+    """Production settings: two workers from run-workers.sh, TLS at nginx, PROXY_COUNT=1."""
+    require_redis()
+    require_nginx()
+    work_dir = tmp_path_factory.mktemp("site")
+    workers = WorkerScript(
+        work_dir,
+        SHOP_CONFIG="production",
+        DATABASE_URL=seeded_database,
+        SOCKETIO_MESSAGE_QUEUE=SHARED_REDIS,
+        SOCKETIO_CHANNEL=unique_channel(),
+    ).start()
+    nginx = None
+    try:
+        nginx = Nginx(work_dir, workers.ports).start()
+        yield nginx, workers
+    finally:
+        if nginx:
+            nginx.stop()
+        workers.stop()
+
+
+def wait_until(condition, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_socket_polls_then_upgrades_to_websocket_through_nginx_and_gets_pushes(site, seeded_database):
+    nginx, workers = site
+    email = add_user(seeded_database, "Ivy")
+    owner = nginx.shopper(email)
+    sock = nginx.connect(owner)
+    session = f"sid={sock.client.eio.sid}"
+    try:
+        wait_until(lambda: sock.transport == "websocket", "the upgrade to WebSocket")
+        order_id = buy(owner, add_product(seeded_database, stock=4))
+
+        set_status(nginx.shopper(DEMO_ADMIN[0], DEMO_ADMIN[2]), order_id, "processing")
+
+        [status] = sock.wait_for("order_status")
+        assert (status["order_id"], status["status"]) == (order_id, "processing")
+        [note] = sock.wait_for("notification")
+        assert sock.call("sync", {"after_seq": 0})["notifications"] == [note]
+    finally:
+        sock.close()
+
+    def upgrade_logged() -> bool:  # nginx logs a WebSocket when it closes
+        return any(session in line and " 101 " in line for line in nginx.access_log.read_text().splitlines())
+
+    wait_until(upgrade_logged, "the WebSocket in nginx's log")
+    lines = nginx.access_log.read_text().splitlines()
+    upgrade = next(i for i, line in enumerate(lines) if session in line and " 101 " in line)
+    assert "transport=websocket" in lines[upgrade]
+    assert any("/socket.io/?transport=polling" in line for line in lines[:upgrade])
+    # One client address, one worker: the hash keeps every request of the session there.
+    assert len(set(nginx.upstreams_for("/socket.io/"))) == 1
+    assert set(nginx.upstreams_for("/socket.io/")) <= {f"127.0.0.1:{port}" for port in workers.ports}
+
+
+def test_the_sites_own_origin_may_connect_and_a_foreign_one_may_not(site, seeded_database):
+    """Through ProxyFix the worker sees https and the public host:port, which the origin check uses."""
+    nginx, _ = site
+    shopper = nginx.shopper(add_user(seeded_database, "Jo"))
+
+    own = nginx.connect(shopper, origin=nginx.url)
+    own.close()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        nginx.connect(shopper, origin=f"http://127.0.0.1:{nginx.port}")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        nginx.connect(shopper, origin="https://evil.example")
+
+
+def test_the_session_cookie_is_secure_behind_tls(site, seeded_database):
+    nginx, _ = site
+    shopper = nginx.shopper(add_user(seeded_database, "Kit"))
+    assert [cookie.secure for cookie in shopper.http.cookies] == [True]
+    assert shopper.get("/orders").status_code == 200
+
+
+def test_nginx_serves_static_files_itself(site):
+    nginx, _ = site
+    response = requests.get(nginx.url + "/static/css/shop.css", verify=str(nginx.certificate), timeout=10)
+    assert response.status_code == 200
+    assert response.content == (ROOT / "static" / "css" / "shop.css").read_bytes()
+    assert response.headers["Cache-Control"] == "max-age=604800"
+    # The app adds its CSP to every response it makes, static files included.
+    assert "Content-Security-Policy" not in response.headers
+    page = requests.get(nginx.url + "/", verify=str(nginx.certificate), timeout=10)
+    assert "Content-Security-Policy" in page.headers
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"SOCKETIO_MESSAGE_QUEUE": ""}, "SOCKETIO_MESSAGE_QUEUE"),
+        ({"DATABASE_URL": "sqlite:////tmp/shop.db"}, "PostgreSQL"),
+        ({"SHOP_CONFIG": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
+    ],
+)
+def test_run_workers_refuses_settings_that_cannot_scale(env, complaint, tmp_path):
+    base = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1/unused",
+        "SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS,
+        "SHOP_CONFIG": "development",
+    }
+    script = WorkerScript(tmp_path, **{**base, **env})
+    refused = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "run-workers.sh")], env=script.env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2
+    assert complaint in refused.stderr
+    assert not any(answers(port) for port in script.ports)
+
+
+def test_run_workers_restarts_a_killed_worker_and_stops_them_all_on_sigterm(seeded_database, tmp_path):
+    require_redis()
+    workers = WorkerScript(
+        tmp_path,
+        SHOP_CONFIG="development",
+        DATABASE_URL=seeded_database,
+        SOCKETIO_MESSAGE_QUEUE=SHARED_REDIS,
+        SOCKETIO_CHANNEL=unique_channel(),
+    ).start()
+    try:
+        first, second = workers.ports
+        killed, survivor = workers.pid(first), workers.pid(second)
+        os.kill(killed, signal.SIGKILL)
+        wait_until(lambda: workers.pid(first) not in (None, killed), "a new worker", timeout=30)
+        workers.wait_healthy(first)
+        assert workers.pid(second) == survivor
+        replacement = workers.pid(first)
+    finally:
+        status = workers.stop()
+    assert status == 0
+    assert not answers(first) and not answers(second)
+    for pid in (replacement, survivor):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
