@@ -42,11 +42,11 @@ document.addEventListener('securitypolicyviolation', (event) => {
 """
 
 
-def chromium_or_skip() -> str:
+def chromium_or_skip(path: str = CHROMIUM) -> str:
     """Chromium's path; a missing browser skips, except under CI=true where it fails."""
-    if Path(CHROMIUM).is_file():
-        return CHROMIUM
-    message = f"Chromium not found at {CHROMIUM}: install it with  sudo apt-get install chromium"
+    if Path(path).is_file():
+        return path
+    message = f"Chromium not found at {path}: install it with  sudo apt-get install chromium"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
