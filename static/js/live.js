@@ -243,7 +243,7 @@
   /* ---------- Notifications: sync, dedupe, show ---------- */
 
   let lastSeen = Math.max(storedSeq(), Number.parseInt(body.dataset.lastSeq, 10) || 0);
-  let syncing = false;
+  let syncRun = null; // the sync in progress, if any
   let syncAgain = false;
   const heldBack = []; // pushes that arrived while a sync was running
 
@@ -251,7 +251,7 @@
     if (!notification || !Number.isInteger(notification.seq)) {
       return;
     }
-    if (syncing) {
+    if (syncRun) {
       heldBack.push(notification);
     } else if (notification.seq > lastSeen + 1) {
       heldBack.push(notification); // a gap: fetch what is missing first
@@ -306,23 +306,31 @@
     prependInboxItem(notification);
   }
 
-  /** Ask for everything after the last seq seen, page by page, then release held pushes. */
-  async function catchUp() {
-    if (syncing) {
+  /**
+   * Ask for everything after the last seq seen, page by page, then release the
+   * pushes held back meanwhile. A call while a sync runs joins it (and runs it once more).
+   */
+  function catchUp() {
+    if (syncRun) {
       syncAgain = true;
-      return;
+      return syncRun;
     }
-    syncing = true;
+    syncRun = syncUntilCurrent()
+      .catch(() => false)
+      .then((complete) => {
+        syncRun = null; // first, so that released pushes are not held back again
+        releaseHeldBack(complete);
+      });
+    return syncRun;
+  }
+
+  async function syncUntilCurrent() {
     let complete = false;
-    try {
-      do {
-        syncAgain = false;
-        complete = await syncPages();
-      } while (syncAgain && socket.connected);
-    } finally {
-      syncing = false;
-      releaseHeldBack(complete);
-    }
+    do {
+      syncAgain = false;
+      complete = await syncPages();
+    } while (syncAgain && socket.connected);
+    return complete;
   }
 
   async function syncPages() {
