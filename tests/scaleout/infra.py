@@ -365,7 +365,7 @@ http {{
         return shopper.login(email, password)
 
     def connect(self, shopper: Shopper, **options) -> "ProxiedSocket":
-        return ProxiedSocket(self.url, shopper.cookie_header, str(self.certificate), **options)
+        return ProxiedSocket(self.url, shopper.http.cookies, str(self.certificate), **options)
 
     def upstreams_for(self, path_prefix: str) -> list[str]:
         """The worker addresses nginx sent requests for ``path_prefix`` to, in order."""
@@ -396,16 +396,21 @@ def _trust(session: requests.Session, ca_file: str) -> requests.Session:
 class ProxiedSocket(LiveSocket):
     """A LiveSocket through nginx, as a browser connects: long-polling first, then
     the upgrade to WebSocket, over TLS, with the page's Origin. Connects and
-    reconnects are recorded as ``connect`` events."""
+    reconnects are recorded as ``connect`` events.
 
-    def __init__(
-        self, base_url: str, cookie: str, ca_file: str, origin: str | None = None, reconnection=False
-    ):
+    The login cookie rides in the HTTP session's cookie jar, as in a browser:
+    python-engineio deletes a ``Cookie`` header from the connect headers when
+    it upgrades, so a reconnect would go out without it.
+    """
+
+    def __init__(self, base_url: str, cookies, ca_file: str, origin: str | None = None, reconnection=False):
         self.events: list[tuple[str, dict]] = []
         self.changed = threading.Condition()
 
         def http_session() -> requests.Session:
-            return _trust(requests.Session(), ca_file)
+            session = _trust(requests.Session(), ca_file)
+            session.cookies.update(cookies)
+            return session
 
         self.client = socketio.Client(
             reconnection=reconnection,
@@ -415,12 +420,34 @@ class ProxiedSocket(LiveSocket):
         )
         self.client.on("*", self._record)
         self.client.on("connect", lambda: self._record("connect", self.client.get_sid()))
-        headers = {"Cookie": cookie, "Origin": origin or base_url}
-        self.client.connect(base_url, headers=headers, wait_timeout=10)
+        self.client.connect(base_url, headers={"Origin": origin or base_url}, wait_timeout=10)
 
     @property
     def transport(self) -> str:
         return self.client.transport()
+
+
+def wait_until(condition, what: str, timeout: float = 30) -> None:
+    """Poll ``condition`` until it holds: a wait for readiness, never a speed check."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def wait_for_match(sock: LiveSocket, event: str, matches, timeout: float = 5) -> dict:
+    """The first ``event`` whose payload ``matches``, waiting for it if need be."""
+    deadline = time.monotonic() + timeout
+    with sock.changed:
+        while True:
+            found = [data for name, data in sock.events if name == event and matches(data)]
+            if found:
+                return found[0]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching {event!r} within {timeout}s; got {sock.events!r}")
+            sock.changed.wait(left)
 
 
 def buy(shopper: Shopper, product_id: int, quantity: int = 1) -> int:

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +23,7 @@ from tests.scaleout.infra import (
     require_redis,
     set_status,
     unique_channel,
+    wait_until,
 )
 
 pytestmark = pytest.mark.scaleout
@@ -50,14 +50,6 @@ def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScrip
         if nginx:
             nginx.stop()
         workers.stop()
-
-
-def wait_until(condition, what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_socket_polls_then_upgrades_to_websocket_through_nginx_and_gets_pushes(site, seeded_database):

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,14 @@ from shop.services.errors import OutOfStock
 from tests.conftest import make_config, make_product, make_user
 from tests.live import ROOT, LiveServer
 from tests.scaleout.conftest import admin_on, shopper_on
-from tests.scaleout.infra import create_database, drop_database, query, require_postgres, set_stock
+from tests.scaleout.infra import (
+    create_database,
+    drop_database,
+    query,
+    require_postgres,
+    set_stock,
+    wait_until,
+)
 
 pytestmark = pytest.mark.scaleout
 
@@ -192,14 +198,6 @@ def waiting_on_a_lock(url: str) -> int:
         url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", name
     )
     return count
-
-
-def wait_until(condition, what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])

@@ -1,0 +1,220 @@
+"""Faults with nothing lost: Redis goes away and comes back; a worker is killed.
+
+Pushes are the fast path and may be lost; the notification rows are the
+truth, and `sync` after a reconnect (or after the queue is back) gives each
+client every notification it missed.
+"""
+
+import itertools
+import signal
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.live import LiveServer, LiveSocket, Shopper
+from tests.scaleout.conftest import admin_on
+from tests.scaleout.infra import (
+    SHARED_REDIS,
+    Nginx,
+    RedisServer,
+    add_product,
+    add_user,
+    buy,
+    log_in,
+    query,
+    require_nginx,
+    require_redis,
+    require_redis_server_binary,
+    set_status,
+    set_stock,
+    unique_channel,
+    wait_for_match,
+    wait_until,
+)
+
+pytestmark = pytest.mark.scaleout
+
+
+def seqs_in_database(url: str, email: str) -> list[int]:
+    rows = query(
+        url,
+        "SELECT n.seq FROM notifications n JOIN users u ON u.id = n.user_id"
+        " WHERE u.email = %s ORDER BY n.seq",
+        email,
+    )
+    return [seq for (seq,) in rows]
+
+
+def assert_nothing_lost(sock: LiveSocket, seen_before: int, expected: list[int]) -> list[int]:
+    """Pushed live, or returned by `sync` from the last seq seen before the gap:
+    together they are every notification the database holds, in order, and
+    `sync` returns exactly those after ``seen_before``. Returns the synced seqs."""
+    answer = sock.call("sync", {"after_seq": seen_before})
+    assert answer["ok"] and not answer["more"]
+    synced = [n["seq"] for n in answer["notifications"]]
+    assert synced == [seq for seq in expected if seq > seen_before]
+    live = {n["seq"] for n in sock.of("notification")}
+    assert sorted(live | set(synced)) == expected == list(range(1, len(expected) + 1))
+    return synced
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop: never the machine's shared one."""
+    require_redis_server_binary()
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers_on_private_redis(seeded_database, private_redis, tmp_path) -> Iterator[list[LiveServer]]:
+    env = {"SOCKETIO_MESSAGE_QUEUE": private_redis.url, "SOCKETIO_CHANNEL": unique_channel()}
+    workers: list[LiveServer] = []
+    try:
+        for _ in range(2):
+            workers.append(LiveServer(seeded_database, tmp_path, **env).start())
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+class Probe:
+    """Proves that pushes flow from worker A to worker B again after an outage.
+
+    Redis pub/sub keeps nothing, so the first pushes after a restart may be
+    lost while B's listener reconnects: the probe sets a stock on A and waits
+    briefly for it on B, with a new value each time, until one arrives.
+    """
+
+    def __init__(self, url: str, admin: Shopper, sock: LiveSocket):
+        self.product_id = add_product(url, stock=100)
+        self.admin, self.sock = admin, sock
+        assert sock.call("subscribe_product", {"product_id": self.product_id})["ok"]
+        self.values = itertools.count(101)
+
+    def pushes_flow(self) -> bool:
+        stock = next(self.values)
+        assert set_stock(self.admin, self.product_id, stock).status_code == 200
+        try:
+            wait_for_match(self.sock, "stock", lambda s: s["stock"] == stock, timeout=1)
+            return True
+        except AssertionError:
+            return False
+
+
+def test_a_redis_outage_commits_every_change_and_loses_no_notification(
+    seeded_database, private_redis, workers_on_private_redis, connect
+):
+    a, b = workers_on_private_redis
+    owner_email = add_user(seeded_database, "Lou")
+    admin_email = add_user(seeded_database, "Ada", admin=True)
+    owner_on_a, admin_on_a = log_in(a.url, owner_email), admin_on(a.url)
+    owner, admin = connect(log_in(b.url, owner_email)), connect(log_in(b.url, admin_email))
+    product_id = add_product(seeded_database, stock=10)
+    first = buy(owner_on_a, product_id)
+    set_status(admin_on_a, first, "processing")
+    owner_seen = owner.wait_for("notification")[-1]["seq"]
+    admin_seen = admin.wait_for("notification")[-1]["seq"]
+
+    private_redis.stop()
+    responses = [set_status(admin_on_a, first, "shipped")]
+    second = buy(owner_on_a, product_id)
+    responses.append(set_status(admin_on_a, second, "processing"))
+    health = [requests.get(worker.url + "/healthz", timeout=10) for worker in (a, b)]
+
+    assert [response.status_code for response in responses] == [200, 200]
+    statuses = query(
+        seeded_database, "SELECT id, status FROM orders WHERE id IN %s ORDER BY id", (first, second)
+    )
+    assert statuses == [(first, "shipped"), (second, "processing")]
+    for response in health:
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"database": "ok", "message_queue": "down"}
+    missed_by_owner = seqs_in_database(seeded_database, owner_email)[owner_seen:]
+    missed_by_admin = seqs_in_database(seeded_database, admin_email)[admin_seen:]
+
+    private_redis.start()
+    probe = Probe(seeded_database, admin_on_a, admin)
+    wait_until(probe.pushes_flow, "pushes to flow from A to B again", timeout=120)
+    set_status(admin_on_a, second, "shipped")
+    wait_for_match(owner, "notification", lambda n: n["data"].get("order_id") == second)
+
+    owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
+    admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
+    # What happened during the outage could only come back through sync.
+    assert len(missed_by_owner) == 2 and owner_synced[:2] == missed_by_owner
+    assert len(missed_by_admin) == 1 and admin_synced == missed_by_admin
+
+
+@pytest.fixture
+def site(seeded_database, tmp_path) -> Iterator[tuple[Nginx, list[LiveServer]]]:
+    """nginx (deploy/nginx.conf) in front of two production workers sharing Redis."""
+    require_redis()
+    require_nginx()
+    env = {
+        "SHOP_CONFIG": "production",
+        "PROXY_COUNT": "1",
+        "SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS,
+        "SOCKETIO_CHANNEL": unique_channel(),
+    }
+    workers: list[LiveServer] = []
+    nginx = None
+    try:
+        for _ in range(2):
+            workers.append(LiveServer(seeded_database, tmp_path, **env).start())
+        nginx = Nginx(tmp_path, [worker.port for worker in workers]).start()
+        yield nginx, workers
+    finally:
+        if nginx:
+            nginx.stop()
+        for worker in workers:
+            worker.stop()
+
+
+def test_a_killed_workers_clients_reconnect_to_the_other_and_sync_fills_the_gap(site, seeded_database):
+    """The worker holding the sockets freezes, changes are made meanwhile (their
+    pushes cannot reach anyone), then it is killed: the clients reconnect
+    through nginx to the other worker, and `sync` returns what they missed."""
+    nginx, workers = site
+    owner_email = add_user(seeded_database, "Max")
+    admin_email = add_user(seeded_database, "Ada", admin=True)
+    owner_http, admin_http = nginx.shopper(owner_email), nginx.shopper(admin_email)
+    owner = nginx.connect(owner_http, reconnection=True)
+    admin = nginx.connect(admin_http, reconnection=True)
+    try:
+        product_id = add_product(seeded_database, stock=10)
+        first = buy(owner_http, product_id)
+        set_status(admin_http, first, "processing")
+        owner_seen = owner.wait_for("notification")[-1]["seq"]
+        admin_seen = admin.wait_for("notification")[-1]["seq"]
+        [holder] = set(nginx.upstreams_for("/socket.io/"))
+        victim = next(worker for worker in workers if holder == f"127.0.0.1:{worker.port}")
+        survivor = next(worker for worker in workers if worker is not victim)
+
+        victim.process.send_signal(signal.SIGSTOP)
+        assert survivor.cli("orders", "set-status", str(first), "shipped").returncode == 0
+        assert survivor.cli("stock", "set", str(product_id), "0").returncode == 0  # admins: out of stock
+        victim.stop(signal.SIGKILL)
+        second = buy(owner_http, add_product(seeded_database, stock=10))  # through nginx, on the survivor
+        for sock in (owner, admin):
+            sock.wait_for("connect", count=2, timeout=30)
+
+        owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
+        admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
+        assert owner_synced[0] == owner_seen + 1 and admin_synced[0] == admin_seen + 1
+        set_status(admin_http, second, "processing")
+        wait_for_match(owner, "notification", lambda n: n["data"].get("order_id") == second)
+        session = f"sid={owner.client.eio.sid}"
+    finally:
+        owner.close()
+        admin.close()
+
+    def reconnected_through() -> set[str]:
+        lines = nginx.access_log.read_text().splitlines()
+        return {line.rsplit(" ", 1)[1] for line in lines if session in line and " 101 " in line}
+
+    wait_until(reconnected_through, "the new WebSocket in nginx's log")
+    assert reconnected_through() == {f"127.0.0.1:{survivor.port}"}
