@@ -24,11 +24,14 @@ from tests.conftest import make_config, make_product, make_user
 from tests.live import ROOT, LiveServer
 from tests.scaleout.conftest import admin_on, shopper_on
 from tests.scaleout.infra import (
+    SHARED_REDIS,
     create_database,
     drop_database,
     query,
     require_postgres,
+    require_redis,
     set_stock,
+    unique_channel,
     wait_until,
 )
 
@@ -50,6 +53,26 @@ ROUNDS = 20
 def test_postgresql_urls_use_psycopg2(given, used):
     """SQLAlchemy 2.1 would pick psycopg 3 for postgresql://, which eventlet cannot drive."""
     assert database_uri(given) == used
+
+
+def test_pool_size_and_pre_ping_come_from_the_config():
+    """Checked on the engine itself; building it does not connect."""
+    config = make_config(
+        SQLALCHEMY_DATABASE_URI="postgresql://postgres@127.0.0.1:5432/unused",
+        DB_POOL_SIZE=7,
+        DB_POOL_PRE_PING=True,
+        SOCKETIO_ASYNC_MODE="threading",
+    )
+    app = create_app(config)
+    with app.app_context():
+        engine = db.engine
+        assert engine.dialect.driver == "psycopg2"
+        assert engine.pool.size() == 7
+        assert engine.pool._pre_ping is True
+        # configure_sqlite's BEGIN IMMEDIATE and pragmas are for SQLite only.
+        listeners = [*engine.dispatch.begin, *engine.pool.dispatch.connect]
+        assert [fn for fn in listeners if fn.__module__ == "shop.services.transaction"] == []
+        engine.dispose()
 
 
 @pytest.fixture
@@ -212,9 +235,12 @@ def test_a_worker_keeps_serving_while_one_request_waits_in_postgresql(
     PostgreSQL. Without the callback that wait blocks the worker's only
     thread, and the next request gets no answer until the lock goes (checked
     by hand: gevent without psycogreen times out here); with it, the worker
-    answers, and the change completes and is pushed once the lock goes.
+    answers, and the change completes and is pushed (through Redis, whose
+    client must cooperate too) once the lock goes.
     """
-    server = LiveServer(seeded_database, tmp_path, SOCKETIO_ASYNC_MODE=mode).start()
+    require_redis()
+    queue = {"SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS, "SOCKETIO_CHANNEL": unique_channel()}
+    server = LiveServer(seeded_database, tmp_path, SOCKETIO_ASYNC_MODE=mode, **queue).start()
     try:
         admin, shopper = admin_on(server.url), shopper_on(server.url)
         product_id = {"eventlet": 2, "gevent": 3}[mode]
