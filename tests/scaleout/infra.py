@@ -2,8 +2,9 @@
 
 PostgreSQL and Redis are the machine's shared servers: every test gets its own
 database and its own Socket.IO channel, and never stops them. A test that needs
-Redis to fail starts its own redis-server on its own port. nginx is started per
-test from deploy/nginx.conf, on a free port, with its own prefix directory.
+Redis to fail starts its own redis-server on its own port. nginx runs
+deploy/nginx.conf on a free port with its own prefix directory, and
+run-workers.sh starts the workers behind it as production would.
 """
 
 import os
@@ -63,6 +64,7 @@ def require_redis_server_binary() -> None:
 
 def require_nginx() -> None:
     require(os.access(NGINX, os.X_OK), "nginx")
+    require(shutil.which("openssl") is not None, "openssl (for nginx's test certificate)")
 
 
 def unique_name(prefix: str) -> str:
