@@ -77,7 +77,10 @@ def register_error_handlers(app: Flask) -> None:
     def render_error(error: HTTPException):
         if error.code >= 500:
             db.session.rollback()
-        return render_template("errors/error.html", status=error.code, message=error.description), error.code
+        # Keep the error's own headers (Allow on a 405, Retry-After on a 429).
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        page = render_template("errors/error.html", status=error.code, message=error.description)
+        return page, error.code, headers
 
     app.register_error_handler(HTTPException, render_error)
 
