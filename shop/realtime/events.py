@@ -41,6 +41,11 @@ def init_realtime(app: Flask) -> None:
         cors_allowed_origins=origin_checker(config["ALLOWED_ORIGINS"]),
         cors_credentials=True,
         max_http_buffer_size=config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
+        # Handle a connection's events in its own reader, one at a time, rather
+        # than in a new green thread per event: a client sending faster than we
+        # answer then slows down itself instead of piling up threads, and the
+        # rate limit below can cut it off before its backlog is read.
+        async_handlers=False,
         logger=False,
         engineio_logger=False,
     )
@@ -90,26 +95,69 @@ def client_event(name: str):
         @socketio.on(name)
         @wraps(handler)
         def wrapper(payload: Any = None, *_ignored: Any) -> dict:
-            if not current_user.is_authenticated:  # signed out since connecting
-                disconnect()
-                return error("unauthorized", "Your session has ended; log in again.")
-            bucket = _buckets.get(request.sid)
-            if bucket is not None and not bucket.take():
-                return error("rate_limited", "Too many messages; slow down.")
-            if not isinstance(payload, dict):
-                return error("invalid_payload", "Send a JSON object.")
-            try:
-                return {"ok": True, **handler(payload)}
-            except DomainError as exc:
-                return error(exc.code, exc.message)
-            except Exception:
-                db.session.rollback()
-                log.exception("socket event %s failed", name)
-                return error("server_error", "Something went wrong on our side.")
+            return guarded(handler, payload)
 
         return wrapper
 
     return decorator
+
+
+def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
+    """Rate limit (checked first: it costs no query), login check, error acks."""
+    try:
+        refused = _refuse_if_flooding()
+        if refused:
+            return refused
+        if not current_user.is_authenticated:  # signed out since connecting
+            disconnect()
+            return error("unauthorized", "Your session has ended; log in again.")
+        if not isinstance(payload, dict):
+            return error("invalid_payload", "Send a JSON object.")
+        return {"ok": True, **handler(payload)}
+    except DomainError as exc:
+        return error(exc.code, exc.message)
+    except Exception:
+        db.session.rollback()
+        log.exception("socket event %s failed", getattr(handler, "__name__", handler))
+        return error("server_error", "Something went wrong on our side.")
+    finally:
+        socketio.sleep(0)  # one event at a time: let the other connections have their turn
+
+
+def _refuse_if_flooding() -> dict | None:
+    bucket = _buckets.get(request.sid)
+    if bucket is None or bucket.take():
+        return None
+    if bucket.flooding:
+        log.warning("closing socket %s: it kept sending after %s refusals", request.sid, bucket.burst)
+        _close_connection()
+    return error("rate_limited", "Too many messages; slow down.")
+
+
+def _close_connection() -> None:
+    """Close the Engine.IO connection itself, not only the namespace: a client
+    that ignores the disconnect packet would otherwise go on sending."""
+    eio_sid = socketio.server.manager.eio_sid_from_sid(request.sid, "/")
+    disconnect()
+    if eio_sid is not None:
+        socketio.server.eio.disconnect(eio_sid)
+
+
+class UnknownEvent(DomainError):
+    code = "unknown_event"
+
+
+@socketio.on("*")
+def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
+    """Any event the contract does not name (``join``, ``subscribe`` to a room ...)."""
+    return guarded(_unknown_event(event), payload)
+
+
+def _unknown_event(event: str) -> Callable[[Any], dict]:
+    def refuse(_payload: Any) -> dict:
+        raise UnknownEvent(f"There is no event {str(event)[:50]!r}.")
+
+    return refuse
 
 
 def error(code: str, message: str) -> dict:

@@ -4,6 +4,14 @@ import time
 
 
 class TokenBucket:
+    """``rate`` events a second with bursts of ``burst``.
+
+    A refused event still costs a token, so the balance goes negative while a
+    client keeps sending too fast; once it is ``burst`` below zero the client
+    is flooding (it ignored ``burst`` refusals in a row) and ``flooding`` says
+    so. A client that slows down to ``rate`` is never cut off.
+    """
+
     def __init__(self, rate: float, burst: int, clock=time.monotonic):
         self.rate = rate
         self.burst = burst
@@ -15,7 +23,9 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
-            return False
         self.tokens -= 1
-        return True
+        return self.tokens >= 0
+
+    @property
+    def flooding(self) -> bool:
+        return self.tokens < -self.burst
