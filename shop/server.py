@@ -21,6 +21,7 @@ def serve(app: Flask, host: str, port: int) -> None:
         # bursts of connections; it also keeps eventlet's 1024-connection cap.
         eventlet.listen = partial(eventlet.listen, backlog=app.config["LISTEN_BACKLOG"])
         options["max_size"] = app.config["MAX_CONNECTIONS"]
+        guard_eventlet_websockets(app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
     elif mode == "gevent":
         from gevent import pywsgi
 
@@ -71,3 +72,69 @@ def ClosingRequestHandler():  # noqa: N802 - builds a class
 
 def _is_websocket(environ: dict) -> bool:
     return environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+
+
+def guard_eventlet_websockets(max_message: int) -> None:
+    """Make Engine.IO's eventlet WebSockets fair, bounded and closable.
+
+    eventlet's WebSocket reader only yields when its socket has nothing to
+    read, so a client that sends without pause keeps the whole server; its
+    frame limit is per frame, so a message in many small fragments grows
+    without bound; and its close shuts only the writing side, so a reader
+    whose connection the server closed goes on reading. Each reader here
+    yields before every read, refuses a message over ``max_message`` (close
+    code 1009), and a close shuts both directions.
+    """
+    from engineio.async_drivers import eventlet as driver
+
+    base = driver._async["websocket"]
+    if getattr(base, "guarded", False):
+        return
+
+    class GuardedWebSocketWSGI(base):
+        guarded = True
+
+        def __init__(self, handler, server):
+            super().__init__(lambda ws: handler(_guard(ws, max_message)), server)
+
+    driver._async["websocket"] = GuardedWebSocketWSGI
+
+
+def _guard(ws, max_message: int):
+    from eventlet.websocket import FailedConnectionError
+
+    ws.socket = _YieldingSocket(ws.socket)
+    recv_frame = ws._recv_frame
+
+    def bounded_recv_frame(message=None):
+        message = recv_frame(message=message)
+        if not message.opcode & 8:
+            parts = message.data
+            counted = getattr(message, "counted", 0)
+            message.size = getattr(message, "size", 0) + sum(len(part) for part in parts[counted:])
+            message.counted = len(parts)
+            if message.size > max_message:
+                raise FailedConnectionError(1009, f"Messages are limited to {max_message} bytes.")
+        return message
+
+    ws._recv_frame = bounded_recv_frame
+    return ws
+
+
+class _YieldingSocket:
+    """A WebSocket's socket that lets other green threads run before each read."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def recv(self, *args):
+        import eventlet
+
+        eventlet.sleep(0)
+        return self._sock.recv(*args)
+
+    def shutdown(self, _how):
+        self._sock.shutdown(socket.SHUT_RDWR)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
