@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shop.extensions import db
@@ -67,10 +67,12 @@ def start_session(user_id: int) -> str:
 
 
 def load_session_user(token: str) -> User | None:
-    login = db.session.get(LoginSession, token)
-    if login is None:
+    """The user a login session belongs to: one query, asked on every request and socket connect."""
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id).where(LoginSession.token == token)
+    )
+    if user is None:
         return None
-    user = login.user
     user.login_token = token
     return user
 
@@ -107,8 +109,9 @@ def make_admin(email: str) -> User:
 
 
 def record_socket(sid: str, user_id: int, login_token: str) -> None:
+    """Remember an open socket (one INSERT: every sid is new, so no merge's SELECT first)."""
     with write_transaction() as session:
-        session.merge(SocketConnection(sid=sid, user_id=user_id, login_token=login_token))
+        session.execute(insert(SocketConnection).values(sid=sid, user_id=user_id, login_token=login_token))
 
 
 def forget_socket(sid: str) -> None:

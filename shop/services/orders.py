@@ -188,7 +188,10 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
     previous = order.status
     order.status = status
     order.updated_at = utcnow()
-    order.events.append(OrderEvent(from_status=previous, to_status=status, actor_id=actor_id, note=note))
+    # Added by id, not appended to order.events: appending would load the whole timeline first.
+    session.add(
+        OrderEvent(order_id=order.id, from_status=previous, to_status=status, actor_id=actor_id, note=note)
+    )
     if status == CANCELLED:
         _restore_stock(session, order)
     session.flush()
