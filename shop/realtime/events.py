@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room, rooms
 
 from shop.extensions import db, socketio
+from shop.realtime.compression import without_websocket_compression
 from shop.realtime.rate_limit import TokenBucket
 from shop.realtime.rooms import ADMINS, product_room, user_room
 from shop.services import accounts, catalog, notifications
@@ -49,6 +50,7 @@ def init_realtime(app: Flask) -> None:
         logger=False,
         engineio_logger=False,
     )
+    app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
 
 def origin_checker(extra_origins: list[str]) -> Callable[[str, dict], bool]:
