@@ -27,6 +27,25 @@ class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
+MAX_PAGE = 100_000
+MAX_INT = 2**31 - 1  # the largest value a database INTEGER column holds everywhere
+
+
+def page_number(text: str) -> int:
+    """A ``?page=`` argument, from 1 to MAX_PAGE: any whole number is clamped
+    into range (beyond the last page a list is just empty)."""
+    return min(max(int(text), 1), MAX_PAGE)
+
+
+def whole_number(text: str) -> int:
+    """A whole number a database column can hold; ValueError otherwise, so that
+    ``request.form.get(name, type=whole_number)`` falls back to its default."""
+    value = int(text)
+    if not 0 <= value <= MAX_INT:
+        raise ValueError(f"{value} is out of range")
+    return value
+
+
 def first_error(form: FlaskForm) -> str:
     for errors in form.errors.values():
         if errors:

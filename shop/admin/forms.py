@@ -17,10 +17,21 @@ class StockForm(FlaskForm):
     stock = IntegerField("Stock", validators=[InputRequired("Enter the stock."), NumberRange(0, MAX_STOCK)])
 
 
+class PriceField(DecimalField):
+    """A DecimalField that refuses NaN and infinities, which the range check
+    cannot compare (a signalling NaN would raise there)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
 class ProductForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    price = DecimalField(
+    price = PriceField(
         "Price", places=2, validators=[InputRequired(), NumberRange(Decimal("0"), Decimal("100000"))]
     )
     stock = IntegerField("Stock", default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)])

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from shop.admin.forms import ProductForm, StatusForm, StockForm
-from shop.forms import require_valid
+from shop.forms import page_number, require_valid
 from shop.models.order import STATUSES
 from shop.services import catalog, orders
 from shop.services.errors import DomainError
@@ -30,7 +30,7 @@ def dashboard():
 def order_list():
     """All orders, filterable by status; new orders appear live."""
     status = request.args.get("status") or None
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=page_number)
     found = orders.all_orders(status, page, current_app.config["ORDERS_PER_PAGE"])
     return render_template("admin/orders.html", orders=found, status=status, statuses=STATUSES)
 
@@ -59,7 +59,7 @@ def order_status(order_id: int):
 @bp.route("/products")
 def product_list():
     """Every product, on sale or not, with its stock."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=page_number)
     query = request.args.get("q", "", type=str)[:100]
     found = catalog.search_products(query, page, 50, include_inactive=True)
     return render_template("admin/products.html", products=found, query=query, stock_form=StockForm())

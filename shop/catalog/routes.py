@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shop.forms import ActionForm, QuantityForm
+from shop.forms import ActionForm, QuantityForm, page_number
 from shop.services import catalog
 from shop.services.errors import DomainError
 
@@ -12,8 +12,8 @@ bp = Blueprint("catalog", __name__)
 def index():
     """The catalogue: search and pages."""
     query = request.args.get("q", "", type=str)[:100]
-    page = request.args.get("page", 1, type=int)
-    products = catalog.search_products(query, max(page, 1), current_app.config["PRODUCTS_PER_PAGE"])
+    page = request.args.get("page", 1, type=page_number)
+    products = catalog.search_products(query, page, current_app.config["PRODUCTS_PER_PAGE"])
     return render_template("catalog/index.html", products=products, query=query)
 
 

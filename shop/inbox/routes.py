@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from shop.extensions import db
-from shop.forms import ActionForm
+from shop.forms import ActionForm, whole_number
 from shop.services import notifications
 
 bp = Blueprint("inbox", __name__, url_prefix="/notifications")
@@ -20,8 +20,8 @@ def index():
 @login_required
 def mark_read():
     """Mark everything up to a seq (default: all) as read."""
-    up_to = request.form.get("up_to_seq", type=int)
-    if up_to is None or up_to < 0:
+    up_to = request.form.get("up_to_seq", type=whole_number)
+    if up_to is None:
         up_to = notifications.last_seq(db.session, current_user.id)
     notifications.mark_read(current_user.id, up_to)
     flash("All caught up.", "success")

@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shop.forms import ActionForm
+from shop.forms import ActionForm, page_number
 from shop.services import orders
 from shop.services.errors import DomainError
 
@@ -17,7 +17,7 @@ def require_login():
 @bp.route("")
 def index():
     """My orders, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=page_number)
     my_orders = orders.orders_of(current_user.id, page, current_app.config["ORDERS_PER_PAGE"])
     return render_template("orders/index.html", orders=my_orders)
 
