@@ -45,11 +45,20 @@ def NoDelayHandler(base):  # noqa: N802 - builds a class
             super().__init__(sock, *args, **kwargs)
 
         def run_application(self):
-            super().run_application()
-            if _is_websocket(self.environ):
-                # simple-websocket took the socket over: once the WebSocket ends,
-                # bytes left on it are frames or a smuggled request, never HTTP.
-                self.close_connection = True
+            if not _is_websocket(self.environ):
+                return super().run_application()
+            # simple-websocket duplicates a gevent socket (two descriptors per
+            # connection: 10,000 sockets would not fit under a 20,000 open-file
+            # limit) but takes the one named gunicorn.socket as it is, then ends
+            # the request with StopIteration.
+            self.environ["gunicorn.socket"] = self.socket
+            try:
+                super().run_application()
+            except StopIteration:
+                pass
+            # simple-websocket took the socket over: once the WebSocket ends,
+            # bytes left on it are frames or a smuggled request, never HTTP.
+            self.close_connection = True
 
     return Handler
 
