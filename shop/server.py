@@ -72,6 +72,15 @@ def ClosingRequestHandler():  # noqa: N802 - builds a class
     from werkzeug.serving import WSGIRequestHandler
 
     class Handler(WSGIRequestHandler):
+        def run_wsgi(self):
+            websocket = self.headers.get("Upgrade", "").lower() == "websocket"
+            try:
+                super().run_wsgi()
+            finally:
+                # However the WebSocket ended, the bytes after it are not HTTP.
+                if websocket:
+                    self.close_connection = True
+
         def connection_dropped(self, error, environ=None):
             self.close_connection = True
             super().connection_dropped(error, environ)
