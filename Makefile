@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask
 export FLASK_APP := shop:create_app
 SOCKETIO_CLIENT := static/vendor/socket.io.min.js
 
-.PHONY: run test bench lint setup db services clean
+.PHONY: run test bench screenshots audit soak lint setup db services clean
 
 run: setup db
 	$(PY) wsgi.py
@@ -16,6 +16,18 @@ test: $(VENV)/.dev-installed $(SOCKETIO_CLIENT) services
 
 bench: $(VENV)/.dev-installed $(SOCKETIO_CLIENT)
 	$(PY) bench/run.py
+
+# Refresh docs/screenshots/ from the browser tests.
+screenshots: $(VENV)/.dev-installed $(SOCKETIO_CLIENT) services
+	SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_screenshots.py
+
+# Known vulnerabilities in requirements.txt (also part of `make test`).
+audit: $(VENV)/.dev-installed
+	$(PY) -m tests.security.audit_requirements
+
+# A long soak (CI runs a one-minute one inside `make test`).
+soak: $(VENV)/.dev-installed $(SOCKETIO_CLIENT)
+	$(PY) -m tests.soak.soak --seconds $${SOAK_SECONDS:-600} --sockets 500
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -26,6 +26,7 @@ answers 6379 || missing+=("Redis on 127.0.0.1:6379")
 apt_packages=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_packages+=(nginx-light)
 command -v chromium >/dev/null || apt_packages+=(chromium)
+command -v openssl >/dev/null || apt_packages+=(openssl)  # the nginx tests make a certificate
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${apt_packages[*]} from Debian's packages"
