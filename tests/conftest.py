@@ -167,3 +167,24 @@ def checkout_key(html: bytes) -> str:
     match = re.search(rb'name="idempotency_key" type="hidden" value="([^"]+)"', html)
     assert match, "the cart page has no checkout form"
     return match.group(1).decode()
+
+
+@pytest.fixture
+def sockets():
+    """Live sockets a test opens (through ``connect``), closed at its end whatever happened."""
+    opened = []
+    yield opened
+    for sock in opened:
+        sock.close()
+
+
+@pytest.fixture
+def connect(sockets):
+    """connect(shopper, **options) opens a LiveSocket that the test cleans up."""
+
+    def open_socket(shopper, **options):
+        sock = shopper.connect(**options)
+        sockets.append(sock)
+        return sock
+
+    return open_socket

@@ -63,27 +63,6 @@ def shopper_http(live) -> Shopper:
     return Shopper(live.url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])
 
 
-@pytest.fixture
-def sockets() -> Iterator[list[LiveSocket]]:
-    """Sockets opened by a test, closed at its end whatever happened."""
-    opened: list[LiveSocket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
-
-
-@pytest.fixture
-def connect(sockets):
-    """connect(shopper, **options) opens a LiveSocket that the test cleans up."""
-
-    def open_socket(shopper: Shopper, **options) -> LiveSocket:
-        sock = shopper.connect(**options)
-        sockets.append(sock)
-        return sock
-
-    return open_socket
-
-
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{next(_unique)}-{time.monotonic_ns()}@example.com"
 

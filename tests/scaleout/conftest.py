@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
-from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
+from tests.live import LiveServer, Shopper, prepare_database
 from tests.scaleout.infra import (
     SHARED_REDIS,
     create_database,
@@ -56,22 +56,3 @@ def admin_on(base_url: str) -> Shopper:
 
 def shopper_on(base_url: str) -> Shopper:
     return Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[LiveSocket]]:
-    """Sockets a test opens through ``connect``, closed at its end whatever happened."""
-    opened: list[LiveSocket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
-
-
-@pytest.fixture
-def connect(sockets):
-    def open_socket(shopper: Shopper, **options) -> LiveSocket:
-        sock = shopper.connect(**options)
-        sockets.append(sock)
-        return sock
-
-    return open_socket
