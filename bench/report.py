@@ -1,0 +1,386 @@
+"""The printed table: each figure beside its floor, and each target met or missed.
+
+Ratios to the minimal app are taken against it *without* the compression
+offer: the shop declines the offer, so both then send the same plain frames.
+The minimal app as a browser meets it (compression on) is printed beside.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+
+LIBRARIES = (
+    "Flask",
+    "Flask-SocketIO",
+    "python-socketio",
+    "python-engineio",
+    "eventlet",
+    "gevent",
+    "greenlet",
+    "simple-websocket",
+    "SQLAlchemy",
+    "Werkzeug",
+    "websockets",
+    "gunicorn",
+    "uvloop",
+)
+
+
+def machine(fd_limit: int, server_cpus: set[int], load_cpus: set[int], load_before: tuple) -> dict:
+    return {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "libraries": {name: _version(name) for name in LIBRARIES},
+        "wrk": _wrk_version(),
+        "open_file_limit": fd_limit,
+        "server_cores": sorted(server_cpus),
+        "load_generator_cores": sorted(load_cpus),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _wrk_version() -> str | None:
+    try:
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=5)
+    except OSError:
+        return None
+    return (out.stdout + out.stderr).split("\n")[0].split(" Copyright")[0].strip() or None
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def get(data, *path):
+    """``data[path[0]][path[1]]...``, or None as soon as a step is missing."""
+    for key in path:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def ratio(value, floor) -> float | None:
+    if value is None or not floor:
+        return None
+    return round(value / floor, 2)
+
+
+def times(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    rows = [[fmt(cell) for cell in row] for row in rows]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+# -- targets ------------------------------------------------------------------
+
+
+def targets(results: dict) -> list[dict]:
+    """Issue 6's targets, per async mode where they apply: figure, limit, met."""
+    found = []
+    raw = results.get("raw", {})
+
+    def add(scope: str, name: str, value, limit: str, ok: bool | None) -> None:
+        found.append({"scope": scope, "target": name, "value": value, "limit": limit, "met": ok})
+
+    for mode, runs in results.get("modes", {}).items():
+        shop, plain = runs.get("shop", {}), runs.get("minimal_no_offer", {})
+        p50, p99 = get(shop, "a", "end_to_end", "p50_ms"), get(shop, "a", "end_to_end", "p99_ms")
+        a_ratio = ratio(p50, get(plain, "a", "end_to_end", "p50_ms"))
+        add(mode, "(a) p50 vs minimal app", times(a_ratio), "<= 1.5x", _le(a_ratio, 1.5))
+        add(mode, "(a) p99", f"{fmt(p99)} ms", "< 50 ms", None if p99 is None else p99 < 50)
+        last = get(shop, "b", -1, "last_ms")
+        add(mode, "(b) last of 5,000", f"{fmt(last)} ms", "<= 300 ms", _le(last, 300))
+        b_min = ratio(last, get(plain, "b", -1, "last_ms"))
+        add(mode, "(b) vs minimal app", times(b_min), "<= 1.2x", _le(b_min, 1.2))
+        b_raw = ratio(last, get(raw, "b", -1, "last_ms"))
+        add(mode, "(b) vs raw websockets", times(b_raw), "<= 3x", _le(b_raw, 3))
+        c = shop.get("c") or {}
+        held = c.get("held")
+        wanted = c.get("wanted", 10_000)
+        whole = None if held is None else held >= wanted and not c.get("refused") and not c.get("dropped")
+        add(
+            mode,
+            f"(c) {wanted:,} held",
+            f"{held} held, {c.get('refused')} refused, {c.get('dropped')} dropped",
+            "all, none refused",
+            whole,
+        )
+        kib = c.get("kib_per_connection")
+        add(mode, "(c) memory per connection (offer)", f"{fmt(kib)} KiB", "<= 30 KiB", _le(kib, 30))
+    d = results.get("d") or {}
+    cat0 = get(d, "sockets_0", "catalogue", "rps")
+    gthread = ratio(cat0, get(d, "gthread", "catalogue", "rps"))
+    add("d", "catalogue vs gunicorn gthread", times(gthread), ">= 0.9x", _ge(gthread, 0.9))
+    hello = ratio(cat0, get(d, "sockets_0", "hello", "rps"))
+    add("d", "catalogue vs hello world", times(hello), ">= 0.5x", _ge(hello, 0.5))
+    kept = ratio(get(d, "sockets_loaded", "catalogue", "rps"), cat0)
+    add("d", "catalogue kept with 5,000 sockets", times(kept), ">= 0.9x (<= 10% lost)", _ge(kept, 0.9))
+    e = results.get("e") or {}
+    e_ratio = ratio(get(e, "cross_worker", "p99_ms"), get(e, "single_worker", "p99_ms"))
+    add("e", "cross-worker p99 vs single worker", times(e_ratio), "<= 2x", _le(e_ratio, 2))
+    return [item for item in found if item["met"] is not None or item["value"] not in ("-", "- ms")]
+
+
+def _le(value, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def _ge(value, limit: float) -> bool | None:
+    return None if value is None else value >= limit
+
+
+# -- the printed report -------------------------------------------------------
+
+
+def render(results: dict) -> str:
+    modes = list(results.get("modes", {}))
+    sections = [_header(results)]
+    if any(get(results, "modes", mode, "shop", "a") for mode in modes):
+        sections += [_section_a(results, modes), _section_b(results, modes), _section_c(results, modes)]
+    if results.get("d"):
+        sections.append(_section_d(results["d"]))
+    if results.get("e"):
+        sections.append(_section_e(results["e"]))
+    if results.get("client_check"):
+        sections.append(_check(results["client_check"]))
+    verdicts = targets(results)
+    if verdicts:
+        rows = [[v["scope"], v["target"], v["value"], v["limit"], _verdict(v["met"])] for v in verdicts]
+        sections.append("Targets (issue 6)\n" + table(["", "target", "measured", "limit", ""], rows))
+    if results.get("errors"):
+        sections.append(f"ERRORS: {results['errors']}")
+    sections.append(f"steps (s): {results.get('seconds')}; total {results.get('total_seconds')} s")
+    return "\n\n".join(sections)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "MISSED")
+
+
+def _header(results: dict) -> str:
+    m = results.get("machine", {})
+    libs = ", ".join(f"{k} {v}" for k, v in m.get("libraries", {}).items() if v)
+    return (
+        f"Hearth & Bean benchmark, scale {results.get('scale')}, {results.get('finished_at')}\n"
+        f"{m.get('cores')} cores ({m.get('cpu')}), Python {m.get('python')}, Linux {m.get('kernel')}; "
+        f"servers on core {m.get('server_cores')}, "
+        f"load generator and wrk on {m.get('load_generator_cores')}; "
+        f"open files {m.get('open_file_limit')}; load average {m.get('load_average_before')} before, "
+        f"{m.get('load_average_after')} after\n{libs}; {m.get('wrk')}"
+    )
+
+
+def _runs(results: dict, modes: list[str]):
+    """(label, mode, run) for every measured server, floors after the shop."""
+    for mode in modes:
+        runs = results["modes"][mode]
+        yield "shop", mode, runs.get("shop")
+        yield "minimal, compression", mode, runs.get("minimal")
+        yield "minimal, plain", mode, runs.get("minimal_no_offer")
+    yield "raw websockets", "asyncio", results.get("raw")
+
+
+def _section_a(results: dict, modes: list[str]) -> str:
+    rows = []
+    for label, mode, run in _runs(results, modes):
+        a = get(run, "a") or {}
+        e2e = a.get("end_to_end") or {}
+        rows.append(
+            [
+                mode,
+                label,
+                e2e.get("p50_ms"),
+                e2e.get("p95_ms"),
+                e2e.get("p99_ms"),
+                get(a, "from_payload_time", "p50_ms"),
+                a.get("server_cpu_ms_per_change"),
+                e2e.get("n"),
+                a.get("lost"),
+            ]
+        )
+    header = ["mode", "server", "p50", "p95", "p99", "push leg p50", "server CPU", "n", "lost"]
+    return (
+        "(a) push latency, ms: admin's HTTP status change -> the owner's socket has order_status, "
+        "1,000 other clients idle\n"
+        "    (push leg: from the time the payload carries; server CPU: ms per change)\n" + table(header, rows)
+    )
+
+
+def _section_b(results: dict, modes: list[str]) -> str:
+    rows = []
+    for label, mode, run in _runs(results, modes):
+        cells = []
+        for size in (0, 1):
+            item = get(run, "b", size) or {}
+            cells += [
+                item.get("median_ms"),
+                item.get("last_ms"),
+                item.get("last_worst_ms"),
+                item.get("server_cpu_ms_per_change"),
+            ]
+        missing = sum((item or {}).get("missing", 0) for item in (get(run, "b") or []))
+        rows.append([mode, label, *cells, missing])
+    sizes = [get(results, "raw", "b", i, "subscribers") or n for i, n in enumerate((1000, 5000))]
+    header = ["mode", "server"]
+    for n in sizes:
+        header += [f"{n} median", f"{n} last", "worst", "CPU"]
+    header.append("missing")
+    return (
+        "(b) fan-out, ms from the HTTP request: one stock change -> every subscriber "
+        "(median of rounds; worst round; server CPU ms per change)\n" + table(header, rows)
+    )
+
+
+def _section_c(results: dict, modes: list[str]) -> str:
+    rows = []
+    for label, mode, run in _runs(results, modes):
+        c = get(run, "c") or {}
+        plain = get(results, "modes", mode, "shop_no_offer", "c") if label == "shop" else None
+        plain = plain if plain is not None else (c if "plain" in label else None)
+        rows.append(
+            [
+                mode,
+                label,
+                c.get("held"),
+                c.get("refused"),
+                c.get("dropped"),
+                None if "plain" in label else c.get("kib_per_connection"),
+                get(plain, "kib_per_connection"),
+                get(plain, "held"),
+                c.get("rss_end_mib"),
+                c.get("ramp_per_s"),
+                c.get("server_cpu_ms_per_connect"),
+                c.get("server_fds"),
+            ]
+        )
+    header = [
+        "mode",
+        "server",
+        "held",
+        "refused",
+        "dropped",
+        "KiB/conn offer",
+        "KiB/conn plain",
+        "(of)",
+        "RSS MiB",
+        "conn/s",
+        "CPU ms/conn",
+        "fds",
+    ]
+    return (
+        "(c) connections held, and the server's resident memory growth per connection "
+        "(with the browser's permessage-deflate offer, and plain)\n" + table(header, rows)
+    )
+
+
+def _section_d(d: dict) -> str:
+    cat0 = get(d, "sockets_0", "catalogue", "rps")
+    loaded = get(d, "sockets_loaded", "sockets")
+    rows = [
+        [
+            "catalogue, shop on eventlet, 0 sockets",
+            cat0,
+            get(d, "sockets_0", "catalogue", "server_cpu_ms_per_request"),
+            "",
+        ],
+        [
+            f"catalogue, with {fmt(loaded)} sockets",
+            get(d, "sockets_loaded", "catalogue", "rps"),
+            get(d, "sockets_loaded", "catalogue", "server_cpu_ms_per_request"),
+            times(ratio(get(d, "sockets_loaded", "catalogue", "rps"), cat0)) + " of 0 sockets",
+        ],
+        [
+            "hello world, same server, 0 sockets",
+            get(d, "sockets_0", "hello", "rps"),
+            get(d, "sockets_0", "hello", "server_cpu_ms_per_request"),
+            "catalogue is " + times(ratio(cat0, get(d, "sockets_0", "hello", "rps"))),
+        ],
+        [
+            f"hello world, with {fmt(loaded)} sockets",
+            get(d, "sockets_loaded", "hello", "rps"),
+            get(d, "sockets_loaded", "hello", "server_cpu_ms_per_request"),
+            "",
+        ],
+        [
+            "catalogue, gunicorn gthread (1 worker, 4 threads)",
+            get(d, "gthread", "catalogue", "rps"),
+            get(d, "gthread", "catalogue", "server_cpu_ms_per_request"),
+            "shop is " + times(ratio(cat0, get(d, "gthread", "catalogue", "rps"))),
+        ],
+    ]
+    wrk = get(d, "sockets_0", "wrk") or get(d, "gthread", "wrk")
+    return f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "CPU ms/req", ""], rows)
+
+
+def _section_e(e: dict) -> str:
+    rows = []
+    for name in ("single_worker", "same_worker_via_queue", "cross_worker"):
+        item = e.get(name) or {}
+        rows.append(
+            [
+                name.replace("_", " "),
+                item.get("p50_ms"),
+                item.get("p95_ms"),
+                item.get("p99_ms"),
+                item.get("n"),
+            ]
+        )
+    cross = times(ratio(get(e, "cross_worker", "p99_ms"), get(e, "single_worker", "p99_ms")))
+    return (
+        f"(e) push latency, ms, two eventlet workers on Redis ({e.get('database')}); "
+        f"cross-worker p99 is {cross} single-worker\n" + table(["", "p50", "p95", "p99", "n"], rows)
+    )
+
+
+def _check(check: dict) -> str:
+    same = "the same events and acks" if check.get("same_events_and_acks") else "DIFFERENT events or acks"
+    return (
+        f"Load client checked against python-socketio's Client on the shop: {same} "
+        f"({', '.join(check.get('events', []))}; compression offered and negotiated: "
+        f"{check.get('compression_negotiated')})"
+    )

@@ -1,0 +1,315 @@
+"""``make bench``: every figure of issue 6 beside its floor, in one run.
+
+    .venv/bin/python bench/run.py                 # the full run (about 5 minutes)
+    .venv/bin/python bench/run.py --scale 0.1     # a quick smoke run, 1/10 of the load
+    .venv/bin/python bench/run.py --modes eventlet --parts a,b,c
+
+Prints a table and writes bench/results/latest.json (and a copy named by
+the time). Servers run on the first core, this load generator and wrk on
+the other; the open-file limit is raised to the hard limit (20,000 here).
+
+Per async mode, four servers in turn:
+- the shop with the browser's compression offer: the owner and 1,000 idle
+  shoppers connect, (a) 200 status changes, (b) stock changes to 1,000 then
+  5,000 subscribers, then (c) the ramp goes on to 10,000 connections;
+  under eventlet the same server also answers (d)'s page load, before any
+  socket and with the 5,000 subscribers connected, and the client check;
+- the shop without the offer: an idle ramp, (c) only;
+- the minimal Flask-SocketIO app with the offer, and without it: (a), (b),
+  and (c) at 5,001 connections.
+Then the raw websockets floor (a)-(c), gunicorn gthread for (d), and two
+workers on Redis for (e).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+import check_client  # noqa: E402
+import dataset  # noqa: E402
+import procs  # noqa: E402
+import report  # noqa: E402
+import scaleout  # noqa: E402
+import throughput  # noqa: E402
+from procs import PYTHON, Server, shop_server  # noqa: E402
+from suite import Plan, run_suite  # noqa: E402
+from targets import FloorTarget, ShopTarget  # noqa: E402
+
+from shop.seed import DEMO_ADMIN  # noqa: E402
+from tests.live import Shopper  # noqa: E402
+
+MODES = ("eventlet", "gevent", "threading")
+PARTS = ("check", "a", "b", "c", "d", "e")
+RESULTS = BENCH / "results"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.parts = set(args.parts)
+        self.server_cpus, self.load_cpus = procs.cores()
+        self.work = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
+        self.log_dir = RESULTS / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.secret = secrets.token_hex(32)
+        scale = args.scale
+        self.plan = Plan(
+            idle=max(10, int(1000 * scale)),
+            changes=max(20, int(200 * scale)),
+            fanouts=(max(10, int(1000 * scale)), max(20, int(5000 * scale))),
+            fanout_rounds=args.rounds,
+            total=max(40, int(10_000 * scale)),
+        )
+        # The floors stop at the largest fan-out: their memory per connection
+        # is as plain at 5,000 as at 10,000, and the ramp costs half the time.
+        self.floor_plan = replace(self.plan, total=self.plan.fanouts[-1] + 1)
+        self.idle_plan = replace(self.plan, total=max(20, int(args.plain * scale)), push=False)
+        self.results: dict = {}
+
+    # -- data ------------------------------------------------------------------
+    def prepare(self) -> None:
+        started = time.monotonic()
+        self.template = self.work / "template.db"
+        orders = self.plan.changes // 3 + 4
+        self.data = dataset.build(self._url(self.template), users=self.plan.total, orders=orders)
+        tokens = [*self.data.user_tokens, self.data.owner_token]
+        *self.cookies, self.owner_cookie = dataset.session_cookies(
+            self._url(self.template), self.secret, tokens
+        )
+        self.results["prepare_seconds"] = round(time.monotonic() - started, 1)
+
+    def _url(self, path: Path) -> str:
+        return f"sqlite:///{path}"
+
+    def fresh_database(self, name: str) -> str:
+        path = self.work / f"{name}.db"
+        shutil.copyfile(self.template, path)
+        return self._url(path)
+
+    # -- servers ---------------------------------------------------------------
+    def shop(self, name: str, mode: str, hello: bool = False) -> Server:
+        """``python wsgi.py`` (with ``hello``: bench/shop_hello.py, the same plus one route)."""
+        server = shop_server(
+            name, self.fresh_database(name), mode, self.secret, self.server_cpus, self.log_dir
+        )
+        if hello:
+            server.argv = [PYTHON, str(BENCH / "shop_hello.py")]
+        return server.start()
+
+    def floor(self, name: str, mode: str | None) -> Server:
+        script = "floor_raw.py" if mode is None else "floor_flask.py"
+        env = {} if mode is None else {"SOCKETIO_ASYNC_MODE": mode}
+        return Server(name, [PYTHON, str(BENCH / script)], env, self.server_cpus, self.log_dir).start()
+
+    def shop_target(self, server: Server, deflate: bool) -> ShopTarget:
+        admin = Shopper(server.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
+        csrf = admin.csrf_token(f"/admin/orders/{self.data.order_ids[0]}")
+        # One signed cookie, checked against the server before it is trusted 10,000 times.
+        probe = Shopper(server.url)
+        probe.http.headers["Cookie"] = self.cookies[0]
+        if probe.get("/orders", allow_redirects=False).status_code != 200:
+            raise RuntimeError("a bench session cookie was not accepted by the shop")
+        return ShopTarget(
+            server,
+            self.cookies,
+            self.owner_cookie,
+            admin.cookie_header,
+            csrf,
+            self.data.order_ids,
+            self.data.fanout_product_id,
+            deflate,
+        )
+
+    # -- runs ------------------------------------------------------------------
+    async def run(self) -> dict:
+        self.prepare()
+        if self.parts & {"check", "a", "b", "c", "d"}:
+            for mode in self.args.modes:
+                await self.timed(mode, lambda mode=mode: self.push_suite(mode))
+        if self.parts & {"a", "b", "c"}:
+            await self.timed("raw", self.raw_floor)
+        if "d" in self.parts:
+            await self.timed("gthread", self.gthread)
+        if "e" in self.parts:
+            await self.timed("e", self.scaleout)
+        return self.results
+
+    async def timed(self, name: str, step) -> None:
+        started = time.monotonic()
+        print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
+        try:
+            await step()
+        except Exception as exc:  # one broken step must not lose the others' figures
+            self.results.setdefault("errors", {})[name] = repr(exc)
+            print(f"  {name} failed: {exc!r}", file=sys.stderr, flush=True)
+        self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+
+    async def push_suite(self, mode: str) -> None:
+        """The shop and the minimal app on one async mode (see the module docstring)."""
+        found = self.results.setdefault("modes", {}).setdefault(mode, {})
+        main = mode == self.args.modes[0]
+        extras = main and bool(self.parts & {"check", "d"})
+        server = self.shop(f"shop-{mode}", mode, hello=extras)
+        found["shop"] = await self._suite(server, lambda: self.shop_target(server, True), probe=extras)
+        if not self.parts & {"a", "b", "c"}:
+            return
+        server = self.shop(f"shop-{mode}-plain", mode)
+        found["shop_no_offer"] = await self._suite(
+            server, lambda: self.shop_target(server, False), self.idle_plan
+        )
+        for offer, name in ((True, "minimal"), (False, "minimal_no_offer")):
+            server = self.floor(f"{name}-{mode}", mode)
+            found[name] = await self._suite(
+                server,
+                lambda server=server, offer=offer: FloorTarget("minimal", server, offer),
+                self.floor_plan,
+            )
+
+    async def raw_floor(self) -> None:
+        server = self.floor("raw", None)
+        self.results["raw"] = await self._suite(server, lambda: FloorTarget("raw", server, True, raw=True))
+
+    async def _suite(
+        self, server: Server, make_target, plan: Plan | None = None, probe: bool = False
+    ) -> dict:
+        """Run on a started server; then kill the server first, so that closing
+        10,000 sockets costs it nothing, and close every socket opened."""
+        target = None
+        try:
+            target = make_target()
+            if probe and "check" in self.parts:
+                self.results["client_check"] = await self.check(target)
+            plan = plan or self.plan
+            if probe and not self.parts & {"a", "b", "c"}:
+                plan = replace(plan, total=self.plan.fanouts[-1] + 1)
+            result = await run_suite(
+                target, plan, self.pages(server) if probe and "d" in self.parts else None
+            )
+            result["http_failures"] = getattr(target, "http_failures", 0)
+            return result
+        finally:
+            opened = target.opened if target is not None else []
+            for conn in opened:
+                conn.closing = True
+            server.stop()
+            for conn in opened:
+                conn.close()
+
+    async def check(self, target: ShopTarget) -> dict:
+        return await check_client.check(
+            target.server.url,
+            self.owner_cookie,
+            target.admin,
+            target.csrf_token,
+            self.data.order_ids[-1],
+            self.data.fanout_product_id + 1,
+        )
+
+    def pages(self, server: Server):
+        """(d) on the shop's own server: the catalogue and hello-world, by wrk."""
+        seconds = self.args.wrk_seconds
+
+        async def probe(sockets: int) -> dict:
+            found = await throughput.measure(server, seconds, self.load_cpus)
+            self.results.setdefault("d", {})["sockets_0" if not sockets else "sockets_loaded"] = {
+                "sockets": sockets,
+                **found,
+            }
+            return found
+
+        return probe
+
+    async def gthread(self) -> None:
+        """(d)'s reference: the same app, HTTP only, under gunicorn's gthread worker."""
+        env = {
+            "SHOP_CONFIG": "development",
+            "SECRET_KEY": self.secret,
+            "DATABASE_URL": self.fresh_database("gthread"),
+            "SOCKETIO_ASYNC_MODE": "threading",
+        }
+        server = throughput.gunicorn_server(env, self.server_cpus, self.log_dir).start()
+        try:
+            found = await throughput.measure(server, self.args.wrk_seconds, self.load_cpus, hello=False)
+            self.results.setdefault("d", {})["gthread"] = found
+        finally:
+            server.stop()
+
+    async def scaleout(self) -> None:
+        channel = f"hearth-bench-{secrets.token_hex(4)}"
+        self.results["e"] = await scaleout.measure(
+            self.secret, channel, self.plan.changes, self.server_cpus, self.log_dir, REDIS_URL
+        )
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--modes", default=",".join(MODES), help="async modes, the first also serves (d)")
+    parser.add_argument("--parts", default=",".join(PARTS), help="check,a,b,c,d,e")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full load (0.1 = smoke)")
+    parser.add_argument("--rounds", type=int, default=3, help="stock changes per fan-out size")
+    parser.add_argument("--plain", type=int, default=2000, help="connections of the shop's no-offer ramp")
+    parser.add_argument("--wrk-seconds", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    args.modes = [mode for mode in args.modes.split(",") if mode]
+    args.parts = [part for part in args.parts.split(",") if part]
+    unknown = set(args.modes) - set(MODES) | set(args.parts) - set(PARTS)
+    if unknown or not args.modes:
+        parser.error(f"unknown: {', '.join(sorted(unknown))}" if unknown else "name at least one mode")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = Bench(args)
+    os.sched_setaffinity(0, bench.load_cpus)
+    fd_limit = procs.raise_fd_limit(20_000)
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    try:
+        results = runner(bench.run())
+    finally:
+        bench.cleanup()
+    results["machine"] = report.machine(fd_limit, bench.server_cpus, bench.load_cpus, load_before)
+    results["scale"] = args.scale
+    results["total_seconds"] = round(time.monotonic() - started, 1)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2, default=str)
+    args.out.write_text(text)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (args.out.parent / f"run-{stamp}.json").write_text(text)
+    print(report.render(results))
+    print(f"\nfigures written to {args.out}")
+    return 1 if results.get("errors") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

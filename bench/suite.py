@@ -1,0 +1,222 @@
+"""Measurements (a), (b) and (c) on one running target, in one pass.
+
+One server run: the owner and 1,000 idle clients connect, (a) pushes order
+status changes to the owner, those 1,000 subscribe and get (b)'s first
+fan-out, 4,000 more connect and subscribe for the 5,000 fan-out, then the
+ramp goes on to 10,000 connections and (c) reads the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import sioclient
+from targets import Target
+
+SETTLE_SECONDS = 1.0
+
+Probe = Callable[[int], Awaitable[dict]]
+
+
+@dataclass
+class Plan:
+    idle: int = 1000  # (a): other idle clients connected
+    changes: int = 200  # (a): status changes measured
+    fanouts: tuple[int, ...] = (1000, 5000)  # (b): subscriber counts
+    fanout_rounds: int = 5  # (b): stock changes per subscriber count
+    total: int = 10_000  # (c): connections held at the end
+    concurrency: int = 64  # handshakes in flight during a ramp
+    push: bool = True  # False: (c) only, an idle ramp to ``total``
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50_ms": _ms(percentile(values, 50)),
+        "p95_ms": _ms(percentile(values, 95)),
+        "p99_ms": _ms(percentile(values, 99)),
+        "max_ms": _ms(max(values) if values else None),
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+async def push_latency(target: Target, changes: int) -> dict:
+    """(a): HTTP request sent → the owner's socket has the event."""
+    end_to_end, push_leg, lost = [], [], 0
+    for _ in range(changes):
+        key, waiter = await _trigger(target, target.push_status, 1)  # noqa: F841
+        try:
+            await asyncio.wait_for(waiter.done.wait(), 10)
+        except TimeoutError:
+            lost += 1
+            continue
+        finally:
+            target.inbox.forget(key)
+        end_to_end.append(waiter.times[0] - waiter.http_sent)
+        if waiter.sent:
+            push_leg.append(waiter.times[0] - waiter.sent[0])
+    return {"end_to_end": summary_ms(end_to_end), "from_payload_time": summary_ms(push_leg), "lost": lost}
+
+
+async def fanout(target: Target, subscribers: int, rounds: int, first_value: int) -> dict:
+    """(b): one stock change → time until the median and the last subscriber has it."""
+    medians, lasts, missing = [], [], 0
+    for round_no in range(rounds):
+        value = first_value + round_no
+        key, waiter = await _trigger(target, lambda arm, v=value: target.push_stock(v, arm), subscribers)
+        try:
+            await asyncio.wait_for(waiter.done.wait(), 30)
+        except TimeoutError:
+            missing += subscribers - len(waiter.times)
+        finally:
+            target.inbox.forget(key)
+        if not waiter.times:
+            continue
+        times = sorted(waiter.times)
+        medians.append(times[len(times) // 2] - waiter.http_sent)
+        lasts.append(times[-1] - waiter.http_sent)
+        await asyncio.sleep(0.2)  # let the server drain before the next round
+    return {
+        "subscribers": subscribers,
+        "rounds": rounds,
+        "median_ms": _ms(percentile(medians, 50)),
+        "last_ms": _ms(percentile(lasts, 50)),
+        "last_worst_ms": _ms(max(lasts) if lasts else None),
+        "missing": missing,
+    }
+
+
+async def _trigger(target: Target, push, count: int):
+    """Push, with the waiter for the resulting event armed before the request
+    goes out (the target names the event's key first), so none arrives unseen."""
+    armed = {}
+
+    def arm(key: tuple) -> None:
+        armed["key"] = key
+        armed["waiter"] = target.inbox.expect(key, count)
+
+    sent = await push(arm)
+    waiter = armed["waiter"]
+    waiter.http_sent = sent
+    return armed["key"], waiter
+
+
+class CpuMeter:
+    """The server's CPU time spent from now on, per operation."""
+
+    def __init__(self, target: Target) -> None:
+        self.server = target.server
+        self.start = self.server.cpu_seconds()
+
+    def per(self, operations: int) -> float | None:
+        if not operations:
+            return None
+        return round((self.server.cpu_seconds() - self.start) * 1000 / operations, 3)
+
+
+class Ramps:
+    """Every connection ramp of one run: how many, how long, how much server CPU."""
+
+    def __init__(self, target: Target, concurrency: int) -> None:
+        self.target = target
+        self.concurrency = concurrency
+        self.count = 0
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    async def open(self, count: int) -> list[sioclient.SioConnection]:
+        if count <= 0:
+            return []
+        server = self.target.server
+        started, cpu = time.monotonic(), server.cpu_seconds()
+        conns = await self.target.connect(count, self.concurrency)
+        self.seconds += time.monotonic() - started
+        self.cpu_seconds += server.cpu_seconds() - cpu
+        self.count += count
+        return conns
+
+    def figures(self) -> dict:
+        return {
+            "ramp_per_s": round(self.count / self.seconds) if self.seconds else None,
+            "server_cpu_ms_per_connect": round(self.cpu_seconds * 1000 / self.count, 3)
+            if self.count
+            else None,
+        }
+
+
+async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> dict:
+    """(a), (b), (c) against one freshly started server.
+
+    ``probe(sockets)``, when given, runs on the fresh server and again with the
+    largest fan-out's subscribers still connected: (d) measures page
+    throughput there.
+    """
+    server = target.server
+    result: dict = {"target": target.name, "deflate_offer": target.deflate}
+    ramps = Ramps(target, plan.concurrency)
+    await asyncio.sleep(SETTLE_SECONDS)
+    rss_start = server.rss_kib()
+    if probe is not None:
+        result["probe_idle"] = await probe(0)
+    conns: list[sioclient.SioConnection] = []
+    if plan.push:
+        conns.append(await target.connect_owner())
+        conns += await ramps.open(plan.idle)
+        meter = CpuMeter(target)
+        result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes)}
+        result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
+        result["b"] = await fanouts(target, plan, conns, ramps)
+        if probe is not None:
+            result["probe_loaded"] = await probe(len(conns))
+    conns += await ramps.open(plan.total - len(conns))
+    result["c"] = {"wanted": plan.total, **await hold(target, conns, rss_start), **ramps.figures()}
+    return result
+
+
+async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list[dict]:
+    """(b) for each subscriber count, growing ``conns`` (owner first) as needed."""
+    found = []
+    value = 100
+    for subscribers in plan.fanouts:
+        conns += await ramps.open(subscribers + 1 - len(conns))
+        subscribed = await target.subscribe(conns[1 : subscribers + 1])
+        meter = CpuMeter(target)
+        item = await fanout(target, subscribed, plan.fanout_rounds, value)
+        item["server_cpu_ms_per_change"] = meter.per(plan.fanout_rounds)
+        found.append(item)
+        value += plan.fanout_rounds
+    return found
+
+
+async def hold(target: Target, conns: list[sioclient.SioConnection], rss_start: int) -> dict:
+    """Settle, then read memory, open connections and losses."""
+    await asyncio.sleep(SETTLE_SECONDS)
+    rss_end = target.server.rss_kib()
+    held = sum(1 for conn in conns if not conn.closed)
+    stats = target.stats
+    return {
+        "attempted": len(conns) + stats.refused,
+        "held": held,
+        "refused": stats.refused,
+        "dropped": stats.dropped,
+        "errors": stats.errors,
+        "rss_start_mib": round(rss_start / 1024, 1),
+        "rss_end_mib": round(rss_end / 1024, 1),
+        "kib_per_connection": round((rss_end - rss_start) / max(held, 1), 1),
+        "server_fds": target.server.open_fds(),
+    }

@@ -1,0 +1,78 @@
+"""(d) Page throughput: the catalogue with 0 and 5,000 sockets connected.
+
+The HTTP load comes from wrk (Debian's package), pinned to the load core:
+one thread, 32 keep-alive connections, anonymous requests. Beside the shop:
+a hello-world route on the same server process (bench/shop_hello.py) and
+the same app served HTTP-only by gunicorn's gthread worker (1 worker, 4
+threads, pinned to the server core like every other server). The server's
+CPU time per request is printed too: it holds when the machine is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+
+from procs import PYTHON, Server
+
+WRK_CONNECTIONS = 32
+WARM_UP_SECONDS = 1
+
+
+async def wrk(server: Server, path: str, seconds: int, cpus: set[int]) -> dict:
+    """Run wrk against ``path``; requests/s, errors, and server CPU ms per request."""
+    argv = ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", server.url + path]
+    if shutil.which("taskset"):
+        argv = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *argv]
+    cpu = server.cpu_seconds()
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out = (await process.communicate())[0].decode()
+    cpu = server.cpu_seconds() - cpu
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors:(.*)", out)
+    requests = int(total.group(1)) if total else 0
+    return {
+        "rps": round(float(rps.group(1))) if rps else None,
+        "server_cpu_ms_per_request": round(cpu * 1000 / requests, 3) if requests else None,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": socket_errors.group(1).strip() if socket_errors else "",
+        **({} if rps else {"wrk_output": out[-500:]}),
+    }
+
+
+async def measure(server: Server, seconds: int, cpus: set[int], hello: bool = True) -> dict:
+    """The catalogue (``/``), and with ``hello`` bench/shop_hello.py's ``/bench/hello``."""
+    await wrk(server, "/", WARM_UP_SECONDS, cpus)  # templates compiled, pools filled
+    found = {
+        "wrk": f"wrk -t1 -c{WRK_CONNECTIONS} -d{seconds}s",
+        "catalogue": await wrk(server, "/", seconds, cpus),
+    }
+    if hello:
+        found["hello"] = await wrk(server, "/bench/hello", seconds, cpus)
+    return found
+
+
+def gunicorn_server(env: dict[str, str], cpus: set[int], log_dir) -> Server:
+    server = Server("gunicorn-gthread", [], env, cpus, log_dir)
+    server.argv = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--bind",
+        f"127.0.0.1:{server.port}",
+        "--log-level",
+        "warning",
+        "wsgi:app",
+    ]
+    return server
