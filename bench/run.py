@@ -8,15 +8,15 @@ Prints a table and writes bench/results/latest.json (and a copy named by
 the time). Servers run on the first core, this load generator and wrk on
 the other; the open-file limit is raised to the hard limit (20,000 here).
 
-Per async mode, four servers in turn:
-- the shop with the browser's compression offer: the owner and 1,000 idle
-  shoppers connect, (a) 200 status changes, (b) stock changes to 1,000 then
-  5,000 subscribers, then (c) the ramp goes on to 10,000 connections;
-  under eventlet the same server also answers (d)'s page load, before any
-  socket and with the 5,000 subscribers connected, and the client check;
-- the shop without the offer: an idle ramp, (c) only;
-- the minimal Flask-SocketIO app with the offer, and without it: (a), (b),
-  and (c) at 5,001 connections.
+Per async mode, two servers in turn, each measured in one pass (bench/suite.py):
+- the shop: 1,000 idle shoppers connect without compression offer, the
+  owner, (a) 200 status changes, (b) stock changes to 1,000 then 5,000
+  subscribers, then (c) the ramp goes on to 10,000 with the browser's
+  compression offer; under the first mode (eventlet) the same server also
+  answers the client check and (d)'s page load, before any socket and with
+  the 5,000 subscribers connected;
+- the minimal Flask-SocketIO app: the same, plain frames throughout, and
+  the last ramp (with the offer) to 7,001.
 Then the raw websockets floor (a)-(c), gunicorn gthread for (d), and two
 workers on Redis for (e).
 """
@@ -76,10 +76,12 @@ class Bench:
             fanout_rounds=args.rounds,
             total=max(40, int(10_000 * scale)),
         )
-        # The floors stop at the largest fan-out: their memory per connection
-        # is as plain at 5,000 as at 10,000, and the ramp costs half the time.
-        self.floor_plan = replace(self.plan, total=self.plan.fanouts[-1] + 1)
-        self.idle_plan = replace(self.plan, total=max(20, int(args.plain * scale)), push=False)
+        # The floors' last ramp (with the offer) is 2,000 connections: enough
+        # for a figure per connection, at a fraction of the time.
+        self.floor_plan = replace(
+            self.plan, total=self.plan.fanouts[-1] + 1 + max(20, int(2000 * scale)), fanout_offer=False
+        )
+        self.plan.last_ramp_seconds = args.ramp_seconds
         self.results: dict = {}
 
     # -- data ------------------------------------------------------------------
@@ -159,31 +161,26 @@ class Bench:
             self.results.setdefault("errors", {})[name] = repr(exc)
             print(f"  {name} failed: {exc!r}", file=sys.stderr, flush=True)
         self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+        save(self.args.out, self.results)  # a run stopped half-way keeps what it measured
 
     async def push_suite(self, mode: str) -> None:
-        """The shop and the minimal app on one async mode (see the module docstring)."""
+        """The shop, then the minimal app, on one async mode (see the module docstring)."""
         found = self.results.setdefault("modes", {}).setdefault(mode, {})
         main = mode == self.args.modes[0]
         extras = main and bool(self.parts & {"check", "d"})
         server = self.shop(f"shop-{mode}", mode, hello=extras)
         found["shop"] = await self._suite(server, lambda: self.shop_target(server, True), probe=extras)
-        if not self.parts & {"a", "b", "c"}:
-            return
-        server = self.shop(f"shop-{mode}-plain", mode)
-        found["shop_no_offer"] = await self._suite(
-            server, lambda: self.shop_target(server, False), self.idle_plan
-        )
-        for offer, name in ((True, "minimal"), (False, "minimal_no_offer")):
-            server = self.floor(f"{name}-{mode}", mode)
-            found[name] = await self._suite(
-                server,
-                lambda server=server, offer=offer: FloorTarget("minimal", server, offer),
-                self.floor_plan,
+        if self.parts & {"a", "b", "c"}:
+            server = self.floor(f"minimal-{mode}", mode)
+            found["minimal"] = await self._suite(
+                server, lambda: FloorTarget("minimal", server, False), self.floor_plan
             )
 
     async def raw_floor(self) -> None:
         server = self.floor("raw", None)
-        self.results["raw"] = await self._suite(server, lambda: FloorTarget("raw", server, True, raw=True))
+        self.results["raw"] = await self._suite(
+            server, lambda: FloorTarget("raw", server, False, raw=True), self.floor_plan
+        )
 
     async def _suite(
         self, server: Server, make_target, plan: Plan | None = None, probe: bool = False
@@ -197,7 +194,7 @@ class Bench:
                 self.results["client_check"] = await self.check(target)
             plan = plan or self.plan
             if probe and not self.parts & {"a", "b", "c"}:
-                plan = replace(plan, total=self.plan.fanouts[-1] + 1)
+                plan = replace(plan, total=self.plan.fanouts[-1] + 1, last_ramp_seconds=0)
             result = await run_suite(
                 target, plan, self.pages(server) if probe and "d" in self.parts else None
             )
@@ -253,11 +250,16 @@ class Bench:
     async def scaleout(self) -> None:
         channel = f"hearth-bench-{secrets.token_hex(4)}"
         self.results["e"] = await scaleout.measure(
-            self.secret, channel, self.plan.changes, self.server_cpus, self.log_dir, REDIS_URL
+            self.secret, channel, self.args.e_changes, self.server_cpus, self.log_dir, REDIS_URL
         )
 
     def cleanup(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def save(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -268,7 +270,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--parts", default=",".join(PARTS), help="check,a,b,c,d,e")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full load (0.1 = smoke)")
     parser.add_argument("--rounds", type=int, default=3, help="stock changes per fan-out size")
-    parser.add_argument("--plain", type=int, default=2000, help="connections of the shop's no-offer ramp")
+    parser.add_argument(
+        "--ramp-seconds", type=float, default=45, help="the shop's last ramp (to 10,000) stops starting then"
+    )
+    parser.add_argument("--e-changes", type=int, default=100, help="status changes per (e) configuration")
     parser.add_argument("--wrk-seconds", type=int, default=4)
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
@@ -301,11 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     results["scale"] = args.scale
     results["total_seconds"] = round(time.monotonic() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2, default=str)
-    args.out.write_text(text)
+    save(args.out, results)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (args.out.parent / f"run-{stamp}.json").write_text(text)
+    save(args.out.parent / f"run-{stamp}.json", results)
     print(report.render(results))
     print(f"\nfigures written to {args.out}")
     return 1 if results.get("errors") else 0

@@ -83,6 +83,7 @@ class Stats:
     opened: int = 0
     refused: int = 0
     dropped: int = 0
+    not_attempted: int = 0  # the ramp ran out of time first
     errors: dict[str, int] = field(default_factory=dict)
 
     def refuse(self, exc: BaseException) -> None:
@@ -143,7 +144,8 @@ class SioConnection(asyncio.Protocol):
         transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
 
     def connection_lost(self, exc: Exception | None) -> None:
-        was_open = self.ready.done() and not self.ready.exception() and not self.closed
+        ready = self.ready
+        was_open = ready.done() and not ready.cancelled() and ready.exception() is None and not self.closed
         self.closed = True
         if not self.ready.done():
             self.ready.set_exception(ConnectRefused(f"connection lost: {exc!r}"))
@@ -368,16 +370,24 @@ async def connect_many(
     base_url: str,
     cookies: list[str | None],
     concurrency: int = 64,
+    deadline: float | None = None,
     **kwargs: Any,
 ) -> list[SioConnection]:
     """Open one connection per cookie, ``concurrency`` handshakes at a time.
 
     Failures are counted in ``kwargs["stats"]``; the open ones are returned.
+    Past ``deadline`` (``time.monotonic()``) no new handshake starts: the rest
+    are counted as not attempted.
     """
     gate = asyncio.Semaphore(concurrency)
+    stats = kwargs.get("stats")
 
     async def one(cookie: str | None) -> SioConnection | None:
         async with gate:
+            if deadline is not None and time.monotonic() > deadline:
+                if stats is not None:
+                    stats.not_attempted += 1
+                return None
             try:
                 return await connect(base_url, cookie=cookie, **kwargs)
             except (TimeoutError, OSError, ConnectRefused):

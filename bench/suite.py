@@ -1,9 +1,14 @@
 """Measurements (a), (b) and (c) on one running target, in one pass.
 
-One server run: the owner and 1,000 idle clients connect, (a) pushes order
-status changes to the owner, those 1,000 subscribe and get (b)'s first
-fan-out, 4,000 more connect and subscribe for the 5,000 fan-out, then the
-ramp goes on to 10,000 connections and (c) reads the server's memory.
+One server run:
+1. 1,000 idle clients connect *without* the compression offer: the server's
+   memory growth over them is (c)'s plain figure;
+2. the owner connects and (a) pushes 200 order-status changes to them;
+3. those 1,000 subscribe to a product, (b)'s first fan-out; 4,000 more
+   connect and subscribe for the 5,000 fan-out;
+4. the ramp goes on to the total (10,000 for the shop) *with* the browser's
+   compression offer, idle: the memory growth over it is (c)'s offer figure,
+   and refused or dropped connections are counted.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ Probe = Callable[[int], Awaitable[dict]]
 
 @dataclass
 class Plan:
-    idle: int = 1000  # (a): other idle clients connected
+    idle: int = 1000  # (a): other idle clients connected (opened plain: (c)'s plain figure)
     changes: int = 200  # (a): status changes measured
     fanouts: tuple[int, ...] = (1000, 5000)  # (b): subscriber counts
-    fanout_rounds: int = 5  # (b): stock changes per subscriber count
-    total: int = 10_000  # (c): connections held at the end
+    fanout_rounds: int = 3  # (b): stock changes per subscriber count
+    fanout_offer: bool = True  # (b): its new connections make the compression offer
+    total: int = 10_000  # (c): connections held at the end, the last ramp with the offer
     concurrency: int = 64  # handshakes in flight during a ramp
-    push: bool = True  # False: (c) only, an idle ramp to ``total``
+    ramp_seconds: float | None = 60  # any ramp stops starting handshakes after this long
+    last_ramp_seconds: float | None = None  # the same for the last ramp (default: ramp_seconds)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -59,7 +66,11 @@ async def push_latency(target: Target, changes: int) -> dict:
     """(a): HTTP request sent → the owner's socket has the event."""
     end_to_end, push_leg, lost = [], [], 0
     for _ in range(changes):
-        key, waiter = await _trigger(target, target.push_status, 1)  # noqa: F841
+        try:
+            key, waiter = await _trigger(target, target.push_status, 1)
+        except RuntimeError:  # the server answered the change with an error: nothing to wait for
+            lost += 1
+            continue
         try:
             await asyncio.wait_for(waiter.done.wait(), 10)
         except TimeoutError:
@@ -78,7 +89,11 @@ async def fanout(target: Target, subscribers: int, rounds: int, first_value: int
     medians, lasts, missing = [], [], 0
     for round_no in range(rounds):
         value = first_value + round_no
-        key, waiter = await _trigger(target, lambda arm, v=value: target.push_stock(v, arm), subscribers)
+        try:
+            key, waiter = await _trigger(target, lambda arm, v=value: target.push_stock(v, arm), subscribers)
+        except RuntimeError:
+            missing += subscribers
+            continue
         try:
             await asyncio.wait_for(waiter.done.wait(), 30)
         except TimeoutError:
@@ -132,22 +147,27 @@ class CpuMeter:
 class Ramps:
     """Every connection ramp of one run: how many, how long, how much server CPU."""
 
-    def __init__(self, target: Target, concurrency: int) -> None:
+    def __init__(self, target: Target, concurrency: int, seconds_limit: float | None = None) -> None:
         self.target = target
         self.concurrency = concurrency
+        self.seconds_limit = seconds_limit
         self.count = 0
         self.seconds = 0.0
         self.cpu_seconds = 0.0
 
-    async def open(self, count: int) -> list[sioclient.SioConnection]:
+    async def open(
+        self, count: int, deflate: bool | None = None, seconds: float | None = None
+    ) -> list[sioclient.SioConnection]:
         if count <= 0:
             return []
+        seconds = self.seconds_limit if seconds is None else seconds
         server = self.target.server
         started, cpu = time.monotonic(), server.cpu_seconds()
-        conns = await self.target.connect(count, self.concurrency)
+        deadline = None if seconds is None else started + seconds
+        conns = await self.target.connect(count, self.concurrency, deflate, deadline)
         self.seconds += time.monotonic() - started
         self.cpu_seconds += server.cpu_seconds() - cpu
-        self.count += count
+        self.count += len(conns)
         return conns
 
     def figures(self) -> dict:
@@ -160,32 +180,45 @@ class Ramps:
 
 
 async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> dict:
-    """(a), (b), (c) against one freshly started server.
+    """(a), (b), (c) against one freshly started server (see the module docstring).
 
     ``probe(sockets)``, when given, runs on the fresh server and again with the
     largest fan-out's subscribers still connected: (d) measures page
     throughput there.
     """
     server = target.server
-    result: dict = {"target": target.name, "deflate_offer": target.deflate}
-    ramps = Ramps(target, plan.concurrency)
+    result: dict = {"target": target.name}
+    ramps = Ramps(target, plan.concurrency, plan.ramp_seconds)
     await asyncio.sleep(SETTLE_SECONDS)
-    rss_start = server.rss_kib()
     if probe is not None:
         result["probe_idle"] = await probe(0)
-    conns: list[sioclient.SioConnection] = []
-    if plan.push:
-        conns.append(await target.connect_owner())
-        conns += await ramps.open(plan.idle)
-        meter = CpuMeter(target)
-        result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes)}
-        result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
-        result["b"] = await fanouts(target, plan, conns, ramps)
-        if probe is not None:
-            result["probe_loaded"] = await probe(len(conns))
-    conns += await ramps.open(plan.total - len(conns))
-    result["c"] = {"wanted": plan.total, **await hold(target, conns, rss_start), **ramps.figures()}
+    rss_start = server.rss_kib()
+    conns = await ramps.open(plan.idle, deflate=False)
+    await asyncio.sleep(SETTLE_SECONDS)
+    rss_plain = server.rss_kib()
+    conns.insert(0, await target.connect_owner())
+    meter = CpuMeter(target)
+    result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes)}
+    result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
+    result["b"] = await fanouts(target, plan, conns, ramps)
+    if probe is not None:
+        result["probe_loaded"] = await probe(len(conns))
+    await asyncio.sleep(SETTLE_SECONDS)
+    rss_before, before = server.rss_kib(), len(conns)
+    conns += await ramps.open(plan.total - len(conns), deflate=True, seconds=plan.last_ramp_seconds)
+    result["c"] = {
+        "wanted": plan.total,
+        **await hold(target, conns, rss_start),
+        "kib_per_connection_plain": _per(rss_plain - rss_start, plan.idle),
+        "kib_per_connection_offer": _per(target.server.rss_kib() - rss_before, len(conns) - before),
+        "offer_sample": len(conns) - before,
+        **ramps.figures(),
+    }
     return result
+
+
+def _per(kib: int, connections: int) -> float | None:
+    return round(kib / connections, 1) if connections > 0 else None
 
 
 async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list[dict]:
@@ -193,7 +226,7 @@ async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list
     found = []
     value = 100
     for subscribers in plan.fanouts:
-        conns += await ramps.open(subscribers + 1 - len(conns))
+        conns += await ramps.open(subscribers + 1 - len(conns), deflate=plan.fanout_offer)
         subscribed = await target.subscribe(conns[1 : subscribers + 1])
         meter = CpuMeter(target)
         item = await fanout(target, subscribed, plan.fanout_rounds, value)
@@ -214,6 +247,7 @@ async def hold(target: Target, conns: list[sioclient.SioConnection], rss_start: 
         "held": held,
         "refused": stats.refused,
         "dropped": stats.dropped,
+        "not_attempted": stats.not_attempted,
         "errors": stats.errors,
         "rss_start_mib": round(rss_start / 1024, 1),
         "rss_end_mib": round(rss_end / 1024, 1),

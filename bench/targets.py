@@ -86,7 +86,11 @@ class Target:
     stats: sioclient.Stats
     opened: list[sioclient.SioConnection]  # every connection, to close them all at the end
 
-    async def connect(self, count: int, concurrency: int = 64) -> list[sioclient.SioConnection]:
+    async def connect(
+        self, count: int, concurrency: int = 64, deflate: bool | None = None, deadline: float | None = None
+    ) -> list[sioclient.SioConnection]:
+        """Open ``count`` idle connections (``deflate``: make the browser's
+        compression offer; None: the target's default)."""
         raise NotImplementedError
 
     async def connect_owner(self) -> sioclient.SioConnection:
@@ -135,7 +139,9 @@ class ShopTarget(Target):
         self.opened = []
         self.http_failures = 0
 
-    async def connect(self, count: int, concurrency: int = 64) -> list[sioclient.SioConnection]:
+    async def connect(
+        self, count: int, concurrency: int = 64, deflate: bool | None = None, deadline: float | None = None
+    ) -> list[sioclient.SioConnection]:
         cookies = self.cookies[self.next_cookie : self.next_cookie + count]
         if len(cookies) < count:
             raise RuntimeError(f"only {len(self.cookies)} bench users were created")
@@ -144,7 +150,8 @@ class ShopTarget(Target):
             self.server.url,
             cookies,
             concurrency=concurrency,
-            deflate=self.deflate,
+            deadline=deadline,
+            deflate=self.deflate if deflate is None else deflate,
             on_event=self.inbox.on_event,
             stats=self.stats,
         )
@@ -209,12 +216,15 @@ class FloorTarget(Target):
             return {"raw": True, "path": f"/?room={room}"}
         return {"auth": {"room": room}}
 
-    async def connect(self, count: int, concurrency: int = 64) -> list[sioclient.SioConnection]:
+    async def connect(
+        self, count: int, concurrency: int = 64, deflate: bool | None = None, deadline: float | None = None
+    ) -> list[sioclient.SioConnection]:
         conns = await sioclient.connect_many(
             self.server.url,
             [None] * count,
             concurrency=concurrency,
-            deflate=self.deflate,
+            deadline=deadline,
+            deflate=self.deflate if deflate is None else deflate,
             on_event=self.inbox.on_event,
             stats=self.stats,
             **self._room_kwargs("all"),
