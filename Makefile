@@ -14,7 +14,8 @@ run: setup db
 test: $(VENV)/.dev-installed $(SOCKETIO_CLIENT) services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev-installed $(SOCKETIO_CLIENT)
+bench: $(VENV)/.dev-installed $(SOCKETIO_CLIENT) services
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || echo "install wrk for the page-throughput figures"
 	$(PY) bench/run.py
 
 # Refresh docs/screenshots/ from the browser tests.
