@@ -75,6 +75,7 @@ class Bench:
             fanouts=(max(10, int(1000 * scale)), max(20, int(5000 * scale))),
             fanout_rounds=args.rounds,
             total=max(40, int(10_000 * scale)),
+            ramp_seconds=args.step_seconds,
         )
         # The floors' last ramp (with the offer) is 2,000 connections: enough
         # for a figure per connection, at a fraction of the time.
@@ -272,6 +273,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="stock changes per fan-out size")
     parser.add_argument(
         "--ramp-seconds", type=float, default=45, help="the shop's last ramp (to 10,000) stops starting then"
+    )
+    parser.add_argument(
+        "--step-seconds", type=float, default=60, help="any other ramp, (a), or fan-out size stops then"
     )
     parser.add_argument("--e-changes", type=int, default=100, help="status changes per (e) configuration")
     parser.add_argument("--wrk-seconds", type=int, default=4)

@@ -341,7 +341,7 @@ async def connect(
     auth: dict | None = None,
     path: str | None = None,
     stats: Stats | None = None,
-    timeout: float = 30,
+    timeout: float = 15,
 ) -> SioConnection:
     """Open one connection and wait until Socket.IO has accepted it."""
     url = urlsplit(base_url)

@@ -35,7 +35,7 @@ class Plan:
     fanout_offer: bool = True  # (b): its new connections make the compression offer
     total: int = 10_000  # (c): connections held at the end, the last ramp with the offer
     concurrency: int = 64  # handshakes in flight during a ramp
-    ramp_seconds: float | None = 60  # any ramp stops starting handshakes after this long
+    ramp_seconds: float | None = 60  # any ramp, (a) or a fan-out size stops starting new work after this long
     last_ramp_seconds: float | None = None  # the same for the last ramp (default: ramp_seconds)
 
 
@@ -62,10 +62,13 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-async def push_latency(target: Target, changes: int) -> dict:
-    """(a): HTTP request sent → the owner's socket has the event."""
+async def push_latency(target: Target, changes: int, seconds: float | None = None) -> dict:
+    """(a): HTTP request sent → the owner's socket has the event (for at most ``seconds``)."""
     end_to_end, push_leg, lost = [], [], 0
+    deadline = None if seconds is None else time.monotonic() + seconds
     for _ in range(changes):
+        if deadline is not None and time.monotonic() > deadline:
+            break
         try:
             key, waiter = await _trigger(target, target.push_status, 1)
         except RuntimeError:  # the server answered the change with an error: nothing to wait for
@@ -84,10 +87,15 @@ async def push_latency(target: Target, changes: int) -> dict:
     return {"end_to_end": summary_ms(end_to_end), "from_payload_time": summary_ms(push_leg), "lost": lost}
 
 
-async def fanout(target: Target, subscribers: int, rounds: int, first_value: int) -> dict:
+async def fanout(
+    target: Target, subscribers: int, rounds: int, first_value: int, seconds: float | None = None
+) -> dict:
     """(b): one stock change → time until the median and the last subscriber has it."""
     medians, lasts, missing = [], [], 0
+    deadline = None if seconds is None else time.monotonic() + seconds
     for round_no in range(rounds):
+        if deadline is not None and time.monotonic() > deadline:
+            break
         value = first_value + round_no
         try:
             key, waiter = await _trigger(target, lambda arm, v=value: target.push_stock(v, arm), subscribers)
@@ -198,7 +206,7 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
     rss_plain = server.rss_kib()
     conns.insert(0, await target.connect_owner())
     meter = CpuMeter(target)
-    result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes)}
+    result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes, plan.ramp_seconds)}
     result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
     result["b"] = await fanouts(target, plan, conns, ramps)
     if probe is not None:
@@ -227,9 +235,9 @@ async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list
     value = 100
     for subscribers in plan.fanouts:
         conns += await ramps.open(subscribers + 1 - len(conns), deflate=plan.fanout_offer)
-        subscribed = await target.subscribe(conns[1 : subscribers + 1])
+        subscribed = await target.subscribe(conns[1 : subscribers + 1], plan.concurrency, plan.ramp_seconds)
         meter = CpuMeter(target)
-        item = await fanout(target, subscribed, plan.fanout_rounds, value)
+        item = await fanout(target, subscribed, plan.fanout_rounds, value, plan.ramp_seconds)
         item["server_cpu_ms_per_change"] = meter.per(plan.fanout_rounds)
         found.append(item)
         value += plan.fanout_rounds

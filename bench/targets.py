@@ -96,7 +96,9 @@ class Target:
     async def connect_owner(self) -> sioclient.SioConnection:
         raise NotImplementedError
 
-    async def subscribe(self, conns: list[sioclient.SioConnection]) -> int:
+    async def subscribe(
+        self, conns: list[sioclient.SioConnection], concurrency: int = 64, seconds: float | None = None
+    ) -> int:
         return len(conns)
 
     async def push_status(self, arm: Callable[[tuple], None]) -> float:
@@ -165,11 +167,16 @@ class ShopTarget(Target):
         self.opened.append(conn)
         return conn
 
-    async def subscribe(self, conns: list[sioclient.SioConnection], concurrency: int = 64) -> int:
+    async def subscribe(
+        self, conns: list[sioclient.SioConnection], concurrency: int = 64, seconds: float | None = None
+    ) -> int:
         gate = asyncio.Semaphore(concurrency)
+        deadline = None if seconds is None else time.monotonic() + seconds
 
         async def one(conn: sioclient.SioConnection) -> bool:
             async with gate:
+                if deadline is not None and time.monotonic() > deadline:
+                    return False
                 try:
                     ack = await conn.call("subscribe_product", {"product_id": self.product_id})
                 except (TimeoutError, ConnectionError):
