@@ -1,6 +1,6 @@
 """The shop application factory."""
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, render_template, request, session
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,6 +16,8 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Flashed messages wait in the cookie session until a page shows them.
+MAX_WAITING_FLASHES = 5
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
@@ -114,6 +116,14 @@ def register_request_hooks(app: Flask) -> None:
                 "last_seq": notifications.last_seq(db.session, current_user.id),
             }
         return g.nav_counts
+
+    @app.after_request
+    def keep_the_latest_flashes(response):
+        """A client that posts without loading the next page (a script, a fetch) would
+        otherwise grow the cookie past the browser's 4 KB and lose its login with it."""
+        if "_flashes" in session and len(session["_flashes"]) > MAX_WAITING_FLASHES:
+            session["_flashes"] = session["_flashes"][-MAX_WAITING_FLASHES:]
+        return response
 
     @app.after_request
     def security_headers(response):

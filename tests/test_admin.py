@@ -259,3 +259,19 @@ def test_bad_stock_changes_nothing(as_admin, stock):
     assert response.status_code == 400
     assert b'class="flash flash-error"' in response.data
     assert stock_of(teapot) == 5
+
+
+def test_posting_without_loading_the_pages_keeps_only_the_latest_messages(as_admin):
+    """A script or fetch that never loads the redirect target must not grow the
+    cookie session past the 4 KB browsers keep (losing the login with it)."""
+    teapot = make_product("Teapot", stock=0)
+    sizes = []
+    for stock in range(1, 41):
+        as_admin.post(f"/admin/products/{teapot.id}/stock", data={"stock": str(stock)})
+        sizes.append(len(as_admin.get_cookie("session").value))
+
+    assert max(sizes) < 1024
+    assert sizes[-1] - sizes[9] < 32  # flat once five messages wait
+    html = as_admin.get("/admin/products").get_data(as_text=True)
+    shown = re.findall(r"Teapot: stock is now (\d+)\.", html)
+    assert shown == ["36", "37", "38", "39", "40"]
