@@ -60,6 +60,14 @@ class Config:
     MAX_CONNECTIONS = int(os.environ.get("MAX_CONNECTIONS", "12000"))
     LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
 
+    # Catalogue pages as an anonymous visitor sees them, kept per worker for this
+    # many seconds (0: not kept); anyone signed in always gets a fresh page.
+    CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "1"))
+    CACHE_TYPE = "SimpleCache" if CATALOGUE_CACHE_SECONDS > 0 else "NullCache"
+    CACHE_DEFAULT_TIMEOUT = CATALOGUE_CACHE_SECONDS  # (0 would mean "for ever" to the cache)
+    CACHE_THRESHOLD = 500  # entries: bounds the memory that many distinct searches can take
+    CACHE_NO_NULL_WARNING = True
+
     PRODUCTS_PER_PAGE = 12
     ORDERS_PER_PAGE = 20
 
@@ -84,6 +92,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
+    CACHE_TYPE = "NullCache"  # tests that read a page after changing it expect the change
     RATELIMIT_ENABLED = False
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
 

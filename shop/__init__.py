@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env, database_uri
-from shop.extensions import csrf, db, limiter, login_manager, migrate
+from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
 from shop.services import accounts
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -1,5 +1,6 @@
 """Every Flask extension, created unbound and bound in create_app()."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+cache = Cache()
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,8 +1,11 @@
 """The catalogue pages, the product page and back-in-stock alerts, through the test client."""
 
 import re
+import time
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from shop.extensions import db
 from shop.models import StockWatch
@@ -142,3 +145,77 @@ def test_watch_needs_a_login(client, app):
     assert response.status_code == 302
     assert "/auth/login" in response.headers["Location"]
     assert count(StockWatch) == 0
+
+
+# the anonymous catalogue is kept for CATALOGUE_CACHE_SECONDS -----------------------
+
+cached_catalogue = pytest.mark.app_config(CACHE_TYPE="SimpleCache", CACHE_DEFAULT_TIMEOUT=1)
+
+
+@contextmanager
+def statements_run():
+    """The SQL statements run inside the block, as a list filled in as they go."""
+    run = []
+
+    def record(_conn, _cursor, statement, *_args):
+        run.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def stock_badge(html: bytes, product_id: int) -> bytes:
+    card = re.search(rb'data-product-id="%d".*?</li>' % product_id, html, re.S)
+    return card.group(0)
+
+
+@cached_catalogue
+def test_anonymous_catalogue_pages_are_kept_for_a_second_then_read_afresh(client, app):
+    teapot = make_product("Teapot", stock=10)
+    first = client.get("/").data
+
+    teapot.stock = 0
+    db.session.commit()
+    with statements_run() as run:
+        again = client.get("/").data
+    assert run == []
+    assert again == first
+
+    time.sleep(1.1)
+    assert b"Out of stock" in stock_badge(client.get("/").data, teapot.id)
+
+
+@cached_catalogue
+def test_each_search_and_page_is_kept_apart(client, app):
+    for number in range(14):
+        make_product(f"Kettle {number:02}")
+    make_product("Teapot")
+
+    assert client.get("/?q=teapot").status_code == 200
+    assert client.get("/").status_code == 200
+
+    assert len(product_ids(client.get("/?q=teapot").data)) == 1
+    assert len(product_ids(client.get("/").data)) == 12
+    assert len(product_ids(client.get("/?page=2").data)) == 3
+
+
+@cached_catalogue
+def test_signed_in_visitors_get_their_own_fresh_page(client, auth, shopper):
+    teapot = make_product("Teapot", stock=10)
+    anonymous = client.get("/").data
+    auth.login()
+    teapot.stock = 0
+    db.session.commit()
+
+    own = client.get("/").data
+
+    assert own != anonymous
+    assert shopper.name.encode() in own
+    assert b"Out of stock" in stock_badge(own, teapot.id)
+    auth.logout()  # back on the catalogue, with "You are logged out." waiting
+    after = client.get("/").data
+    assert b"You are logged out." in after
+    assert shopper.name.encode() not in after

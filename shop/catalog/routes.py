@@ -1,6 +1,7 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from shop.extensions import cache
 from shop.forms import ActionForm, QuantityForm, page_number
 from shop.services import catalog
 from shop.services.errors import DomainError
@@ -8,9 +9,20 @@ from shop.services.errors import DomainError
 bp = Blueprint("catalog", __name__)
 
 
+def _page_is_personal() -> bool:
+    """Signed in, or a message waiting to be shown: this visitor's page is their own."""
+    return current_user.is_authenticated or "_flashes" in session
+
+
 @bp.route("/")
+@cache.cached(query_string=True, unless=_page_is_personal)
 def index():
-    """The catalogue: search and pages."""
+    """The catalogue: search and pages.
+
+    What anonymous visitors see is the same for all of them and is most of the
+    traffic, so it is kept for CATALOGUE_CACHE_SECONDS: a visitor may see a
+    stock figure that old, while the cart and checkout always read the live one.
+    """
     query = request.args.get("q", "", type=str)[:100]
     page = request.args.get("page", 1, type=page_number)
     products = catalog.search_products(query, page, current_app.config["PRODUCTS_PER_PAGE"])
