@@ -48,9 +48,18 @@ def free_port() -> int:
 
 def rss_kib(pid: int) -> int:
     """Resident memory of one process, in KiB (VmRSS)."""
+    return _status_field(pid, "VmRSS")
+
+
+def threads(pid: int) -> int:
+    """OS threads of one process."""
+    return _status_field(pid, "Threads")
+
+
+def _status_field(pid: int, name: str) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(name + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -137,6 +146,9 @@ class Server:
 
     def open_fds(self) -> int:
         return open_fds(self.pid)
+
+    def threads(self) -> int:
+        return threads(self.pid)
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)

@@ -133,12 +133,16 @@ def targets(results: dict) -> list[dict]:
         a_ratio = ratio(p50, get(plain, "a", "end_to_end", "p50_ms"))
         add(mode, "(a) p50 vs minimal app", times(a_ratio), "<= 1.5x", _le(a_ratio, 1.5))
         add(mode, "(a) p99", f"{fmt(p99)} ms", "< 50 ms", None if p99 is None else p99 < 50)
+        # The targets are set for 5,000 subscribers; a smaller largest fan-out
+        # (threading, see run.py) is shown but not judged.
+        subscribers = get(shop, "b", -1, "subscribers") or 0
+        judged = subscribers >= 5000 or None
         last = get(shop, "b", -1, "last_ms")
-        add(mode, "(b) last of 5,000", f"{fmt(last)} ms", "<= 300 ms", _le(last, 300))
-        b_min = ratio(last, get(plain, "b", -1, "last_ms"))
-        add(mode, "(b) vs minimal app", times(b_min), "<= 1.2x", _le(b_min, 1.2))
-        b_raw = ratio(last, get(raw, "b", -1, "last_ms"))
-        add(mode, "(b) vs raw websockets", times(b_raw), "<= 3x", _le(b_raw, 3))
+        add(mode, f"(b) last of {subscribers:,}", f"{fmt(last)} ms", "<= 300 ms", judged and _le(last, 300))
+        b_min = ratio(last, _fanout(plain, subscribers).get("last_ms"))
+        add(mode, "(b) vs minimal app", times(b_min), "<= 1.2x", judged and _le(b_min, 1.2))
+        b_raw = ratio(last, _fanout(raw, subscribers).get("last_ms"))
+        add(mode, "(b) vs raw websockets", times(b_raw), "<= 3x", judged and _le(b_raw, 3))
         c = shop.get("c") or {}
         held = c.get("held")
         wanted = c.get("wanted", 10_000)
@@ -164,6 +168,11 @@ def targets(results: dict) -> list[dict]:
     e_ratio = ratio(get(e, "cross_worker", "p99_ms"), get(e, "single_worker", "p99_ms"))
     add("e", "cross-worker p99 vs single worker", times(e_ratio), "<= 2x", _le(e_ratio, 2))
     return [item for item in found if item["met"] is not None or item["value"] not in ("-", "- ms")]
+
+
+def _fanout(run: dict, subscribers: int) -> dict:
+    """The (b) figures of one server run at this subscriber count ({} if not measured)."""
+    return next((item for item in get(run, "b") or [] if item.get("subscribers") == subscribers), {})
 
 
 def _le(value, limit: float) -> bool | None:

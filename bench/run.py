@@ -83,6 +83,15 @@ class Bench:
             self.plan, total=self.plan.fanouts[-1] + 1 + max(20, int(2000 * scale)), fanout_offer=False
         )
         self.plan.last_ramp_seconds = args.ramp_seconds
+        # Threading mode runs three OS threads per connection (the request's,
+        # simple-websocket's reader, Engine.IO's writer): a trial ramp towards
+        # 5,000 livelocked the server (load average above 6,000, no progress for
+        # minutes). It is measured up to 2,000 connections, (b) at 1,000.
+        threading_total = max(40, int(2000 * scale))
+        self.threading_plans = (
+            replace(self.plan, fanouts=self.plan.fanouts[:1], total=threading_total),
+            replace(self.floor_plan, fanouts=self.plan.fanouts[:1], total=threading_total),
+        )
         self.results: dict = {}
 
     # -- data ------------------------------------------------------------------
@@ -169,12 +178,15 @@ class Bench:
         found = self.results.setdefault("modes", {}).setdefault(mode, {})
         main = mode == self.args.modes[0]
         extras = main and bool(self.parts & {"check", "d"})
+        shop_plan, floor_plan = self.threading_plans if mode == "threading" else (self.plan, self.floor_plan)
         server = self.shop(f"shop-{mode}", mode, hello=extras)
-        found["shop"] = await self._suite(server, lambda: self.shop_target(server, True), probe=extras)
+        found["shop"] = await self._suite(
+            server, lambda: self.shop_target(server, True), shop_plan, probe=extras
+        )
         if self.parts & {"a", "b", "c"}:
             server = self.floor(f"minimal-{mode}", mode)
             found["minimal"] = await self._suite(
-                server, lambda: FloorTarget("minimal", server, False), self.floor_plan
+                server, lambda: FloorTarget("minimal", server, False), floor_plan
             )
 
     async def raw_floor(self) -> None:

@@ -196,21 +196,27 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
     """
     server = target.server
     result: dict = {"target": target.name}
+    lap = Laps(result.setdefault("seconds", {}))
     ramps = Ramps(target, plan.concurrency, plan.ramp_seconds)
     await asyncio.sleep(SETTLE_SECONDS)
     if probe is not None:
         result["probe_idle"] = await probe(0)
+        lap("d_idle")
     rss_start = server.rss_kib()
     conns = await ramps.open(plan.idle, deflate=False)
     await asyncio.sleep(SETTLE_SECONDS)
     rss_plain = server.rss_kib()
     conns.insert(0, await target.connect_owner())
+    lap("idle_ramp")
     meter = CpuMeter(target)
     result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes, plan.ramp_seconds)}
     result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
+    lap("a")
     result["b"] = await fanouts(target, plan, conns, ramps)
+    lap("b")
     if probe is not None:
         result["probe_loaded"] = await probe(len(conns))
+        lap("d_loaded")
     await asyncio.sleep(SETTLE_SECONDS)
     rss_before, before = server.rss_kib(), len(conns)
     conns += await ramps.open(plan.total - len(conns), deflate=True, seconds=plan.last_ramp_seconds)
@@ -222,7 +228,21 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
         "offer_sample": len(conns) - before,
         **ramps.figures(),
     }
+    lap("c")
     return result
+
+
+class Laps:
+    """Wall time per step of a run, so a slow benchmark shows where it spends it."""
+
+    def __init__(self, into: dict) -> None:
+        self.into = into
+        self.last = time.monotonic()
+
+    def __call__(self, step: str) -> None:
+        now = time.monotonic()
+        self.into[step] = round(now - self.last, 1)
+        self.last = now
 
 
 def _per(kib: int, connections: int) -> float | None:
@@ -261,4 +281,5 @@ async def hold(target: Target, conns: list[sioclient.SioConnection], rss_start: 
         "rss_end_mib": round(rss_end / 1024, 1),
         "kib_per_connection": round((rss_end - rss_start) / max(held, 1), 1),
         "server_fds": target.server.open_fds(),
+        "server_threads": target.server.threads(),
     }
