@@ -255,10 +255,16 @@ async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list
     value = 100
     for subscribers in plan.fanouts:
         conns += await ramps.open(subscribers + 1 - len(conns), deflate=plan.fanout_offer)
+        started, meter = time.monotonic(), CpuMeter(target)
         subscribed = await target.subscribe(conns[1 : subscribers + 1], plan.concurrency, plan.ramp_seconds)
+        subscribing = {
+            "seconds": round(time.monotonic() - started, 1),
+            "server_cpu_ms_each": meter.per(subscribers),
+        }
         meter = CpuMeter(target)
         item = await fanout(target, subscribed, plan.fanout_rounds, value, plan.ramp_seconds)
         item["server_cpu_ms_per_change"] = meter.per(plan.fanout_rounds)
+        item["subscribing"] = subscribing
         found.append(item)
         value += plan.fanout_rounds
     return found

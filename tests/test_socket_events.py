@@ -1,0 +1,28 @@
+"""Socket event handlers in-process (Flask-SocketIO's test client): limits that
+need more messages than the live server's rate limit lets a test send."""
+
+import pytest
+
+from shop.extensions import socketio
+from shop.realtime.events import MAX_PRODUCT_ROOMS
+from tests.conftest import make_product
+
+
+@pytest.mark.app_config(SOCKET_EVENT_BURST=1000)
+def test_a_connection_follows_at_most_the_limit_of_products(app, client, auth, shopper):
+    products = [make_product(f"Tin {number:03}") for number in range(MAX_PRODUCT_ROOMS + 1)]
+    auth.login()
+    socket = socketio.test_client(app, flask_test_client=client)
+
+    def subscribe(product):
+        return socket.emit("subscribe_product", {"product_id": product.id}, callback=True)
+
+    assert all(subscribe(product)["ok"] for product in products[:-1])
+    assert subscribe(products[0])["ok"], "following a followed product again is no new room"
+    refused = subscribe(products[-1])
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "invalid_input"
+
+    assert socket.emit("unsubscribe_product", {"product_id": products[0].id}, callback=True)["ok"]
+    assert subscribe(products[-1])["ok"]
+    socket.disconnect()
