@@ -162,6 +162,11 @@ def targets(results: dict) -> list[dict]:
     add("d", "catalogue vs gunicorn gthread", times(gthread), ">= 0.9x", _ge(gthread, 0.9))
     hello = ratio(cat0, get(d, "sockets_0", "hello", "rps"))
     add("d", "catalogue vs hello world", times(hello), ">= 0.5x", _ge(hello, 0.5))
+    signed_in = get(d, "sockets_0", "catalogue_signed_in", "rps")
+    gthread_in = ratio(signed_in, get(d, "gthread", "catalogue_signed_in", "rps"))
+    add("d", "signed in: vs gunicorn gthread", times(gthread_in), ">= 0.9x", _ge(gthread_in, 0.9))
+    hello_in = ratio(signed_in, get(d, "sockets_0", "hello", "rps"))
+    add("d", "signed in: vs hello world", times(hello_in), ">= 0.5x", _ge(hello_in, 0.5))
     kept = ratio(get(d, "sockets_loaded", "catalogue", "rps"), cat0)
     add("d", "catalogue kept with 5,000 sockets", times(kept), ">= 0.9x (<= 10% lost)", _ge(kept, 0.9))
     e = results.get("e") or {}
@@ -330,40 +335,50 @@ def _section_c(results: dict, modes: list[str]) -> str:
 def _section_d(d: dict) -> str:
     cat0 = get(d, "sockets_0", "catalogue", "rps")
     loaded = get(d, "sockets_loaded", "sockets")
+
+    def row(label: str, *path, note: str = "") -> list:
+        run = get(d, *path) or {}
+        low, high = run.get("rps_range") or (None, None)
+        return [label, run.get("rps"), f"{fmt(low)}-{fmt(high)}", run.get("server_cpu_ms_per_request"), note]
+
     rows = [
-        [
-            "catalogue, shop on eventlet, 0 sockets",
-            cat0,
-            get(d, "sockets_0", "catalogue", "server_cpu_ms_per_request"),
-            "",
-        ],
-        [
+        row("catalogue, shop on eventlet, 0 sockets", "sockets_0", "catalogue"),
+        row(
             f"catalogue, with {fmt(loaded)} sockets",
-            get(d, "sockets_loaded", "catalogue", "rps"),
-            get(d, "sockets_loaded", "catalogue", "server_cpu_ms_per_request"),
-            times(ratio(get(d, "sockets_loaded", "catalogue", "rps"), cat0)) + " of 0 sockets",
-        ],
-        [
+            "sockets_loaded",
+            "catalogue",
+            note=times(ratio(get(d, "sockets_loaded", "catalogue", "rps"), cat0)) + " of 0 sockets",
+        ),
+        row(
             "hello world, same server, 0 sockets",
-            get(d, "sockets_0", "hello", "rps"),
-            get(d, "sockets_0", "hello", "server_cpu_ms_per_request"),
-            "catalogue is " + times(ratio(cat0, get(d, "sockets_0", "hello", "rps"))),
-        ],
-        [
-            f"hello world, with {fmt(loaded)} sockets",
-            get(d, "sockets_loaded", "hello", "rps"),
-            get(d, "sockets_loaded", "hello", "server_cpu_ms_per_request"),
-            "",
-        ],
-        [
+            "sockets_0",
+            "hello",
+            note="catalogue is " + times(ratio(cat0, get(d, "sockets_0", "hello", "rps"))),
+        ),
+        row(f"hello world, with {fmt(loaded)} sockets", "sockets_loaded", "hello"),
+        row("catalogue signed in (not kept), 0 sockets", "sockets_0", "catalogue_signed_in"),
+        row(f"catalogue signed in, with {fmt(loaded)} sockets", "sockets_loaded", "catalogue_signed_in"),
+        row(
             "catalogue, gunicorn gthread (1 worker, 4 threads)",
-            get(d, "gthread", "catalogue", "rps"),
-            get(d, "gthread", "catalogue", "server_cpu_ms_per_request"),
-            "shop is " + times(ratio(cat0, get(d, "gthread", "catalogue", "rps"))),
-        ],
+            "gthread",
+            "catalogue",
+            note="shop is " + times(ratio(cat0, get(d, "gthread", "catalogue", "rps"))),
+        ),
+        row(
+            "catalogue signed in, gunicorn gthread",
+            "gthread",
+            "catalogue_signed_in",
+            note="shop is "
+            + times(
+                ratio(
+                    get(d, "sockets_0", "catalogue_signed_in", "rps"),
+                    get(d, "gthread", "catalogue_signed_in", "rps"),
+                )
+            ),
+        ),
     ]
     wrk = get(d, "sockets_0", "wrk") or get(d, "gthread", "wrk")
-    return f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "CPU ms/req", ""], rows)
+    return f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "range", "CPU ms/req", ""], rows)
 
 
 def _section_e(e: dict) -> str:

@@ -236,7 +236,7 @@ class Bench:
         seconds = self.args.wrk_seconds
 
         async def probe(sockets: int) -> dict:
-            found = await throughput.measure(server, seconds, self.load_cpus)
+            found = await throughput.measure(server, seconds, self.load_cpus, signed_in=self.cookies[-1])
             self.results.setdefault("d", {})["sockets_0" if not sockets else "sockets_loaded"] = {
                 "sockets": sockets,
                 **found,
@@ -255,7 +255,9 @@ class Bench:
         }
         server = throughput.gunicorn_server(env, self.server_cpus, self.log_dir).start()
         try:
-            found = await throughput.measure(server, self.args.wrk_seconds, self.load_cpus, hello=False)
+            found = await throughput.measure(
+                server, self.args.wrk_seconds, self.load_cpus, hello=False, signed_in=self.cookies[-1]
+            )
             self.results.setdefault("d", {})["gthread"] = found
         finally:
             server.stop()
@@ -282,7 +284,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--modes", default=",".join(MODES), help="async modes, the first also serves (d)")
     parser.add_argument("--parts", default=",".join(PARTS), help="check,a,b,c,d,e")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full load (0.1 = smoke)")
-    parser.add_argument("--rounds", type=int, default=3, help="stock changes per fan-out size")
+    parser.add_argument("--rounds", type=int, default=5, help="stock changes per fan-out size")
     parser.add_argument(
         "--ramp-seconds", type=float, default=45, help="the shop's last ramp (to 10,000) stops starting then"
     )
@@ -290,7 +292,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--step-seconds", type=float, default=60, help="any other ramp, (a), or fan-out size stops then"
     )
     parser.add_argument("--e-changes", type=int, default=100, help="status changes per (e) configuration")
-    parser.add_argument("--wrk-seconds", type=int, default=4)
+    parser.add_argument("--wrk-seconds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     args.modes = [mode for mode in args.modes.split(",") if mode]
