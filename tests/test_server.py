@@ -1,6 +1,8 @@
-"""The serving process tunes the garbage collector before it serves."""
+"""The serving process: its garbage collector and its eventlet HTTP protocol."""
 
 import gc
+
+import pytest
 
 from shop import server
 
@@ -16,3 +18,61 @@ def test_tune_gc_freezes_start_up_and_collects_less_often():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_a_websocket_closes_the_http_buffers_and_keeps_its_socket():
+    """After the 101 the handler's 24 KiB of HTTP buffers are freed, not held idle."""
+    import eventlet
+    from eventlet import websocket, wsgi
+
+    seen = []
+
+    class Protocol(server.FileReleasingProtocol()):
+        def get_environ(self):
+            seen.append(self)
+            return super().get_environ()
+
+    @websocket.WebSocketWSGI
+    def echo(ws):
+        handler = seen[-1]
+        ws.send(f"{handler.rfile.closed} {handler.wfile.closed} {ws.wait()}")
+
+    def app(environ, start_response):
+        if environ.get("HTTP_UPGRADE"):
+            return echo(environ, start_response)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    listener = eventlet.listen(("127.0.0.1", 0))
+    serving = eventlet.spawn(wsgi.server, listener, app, protocol=Protocol, log_output=False)
+    try:
+        http = eventlet.connect(listener.getsockname()).makefile("rwb")
+        for _ in range(2):  # keep-alive: plain HTTP still reads and writes through its files
+            http.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            http.flush()
+            assert _read_head(http).startswith(b"HTTP/1.1 200")
+            assert http.read(2) == b"ok"
+
+        ws = eventlet.connect(listener.getsockname()).makefile("rwb")
+        ws.write(
+            b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        ws.flush()
+        assert _read_head(ws).startswith(b"HTTP/1.1 101")
+        ws.write(bytes([0x81, 0x82, 0, 0, 0, 0]) + b"hi")  # a masked text frame (zero mask)
+        ws.flush()
+        header = ws.read(2)
+        assert header[0] == 0x81
+        assert ws.read(header[1]) == b"True True hi"
+    finally:
+        serving.kill()
+        listener.close()
+
+
+def _read_head(file) -> bytes:
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += file.readline()
+    return head
