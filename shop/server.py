@@ -72,6 +72,10 @@ def NoDelayHandler(base):  # noqa: N802 - builds a class
             # limit) but takes the one named gunicorn.socket as it is, then ends
             # the request with StopIteration.
             self.environ["gunicorn.socket"] = self.socket
+            # ... and reads and writes that socket itself: the handler's 8 KiB
+            # read buffer would sit unused for the life of the connection.
+            if not _has_body(self.environ):
+                self.rfile.close()
             try:
                 super().run_application()
             except StopIteration:
@@ -144,6 +148,10 @@ def ClosingRequestHandler():  # noqa: N802 - builds a class
 
 def _is_websocket(environ: dict) -> bool:
     return environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+
+
+def _has_body(environ: dict) -> bool:
+    return environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
 
 
 def guard_eventlet_websockets(max_message: int) -> None:

@@ -71,6 +71,37 @@ def test_a_websocket_closes_the_http_buffers_and_keeps_its_socket():
         listener.close()
 
 
+def test_gevent_websocket_requests_close_the_read_buffer_and_http_keeps_it():
+    """Under gevent a WebSocket request frees the handler's 8 KiB read buffer."""
+    from gevent import pywsgi, socket
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"]  # gevent hands an upgrade request its raw read buffer
+        closed = str(getattr(body, "rfile", body).closed).encode()
+        start_response("200 OK", [("Content-Length", str(len(closed)))])
+        return [closed]
+
+    serving = pywsgi.WSGIServer(
+        ("127.0.0.1", 0), app, handler_class=server.NoDelayHandler(pywsgi.WSGIHandler), log=None
+    )
+    serving.start()
+    try:
+        http = socket.create_connection(serving.address).makefile("rwb")
+        for _ in range(2):  # keep-alive: plain HTTP still reads through its buffer
+            http.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            http.flush()
+            assert _read_head(http).startswith(b"HTTP/1.1 200")
+            assert http.read(5) == b"False"
+
+        ws = socket.create_connection(serving.address).makefile("rwb")
+        ws.write(b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        ws.flush()
+        assert _read_head(ws).startswith(b"HTTP/1.1 200")
+        assert ws.read(4) == b"True"
+    finally:
+        serving.stop()
+
+
 def _read_head(file) -> bytes:
     head = b""
     while not head.endswith(b"\r\n\r\n"):
