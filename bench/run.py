@@ -1,6 +1,6 @@
 """``make bench``: every figure of issue 6 beside its floor, in one run.
 
-    .venv/bin/python bench/run.py                 # the full run (about 5 minutes)
+    .venv/bin/python bench/run.py                 # the full run (about 4 minutes)
     .venv/bin/python bench/run.py --scale 0.1     # a quick smoke run, 1/10 of the load
     .venv/bin/python bench/run.py --modes eventlet --parts a,b,c
 
@@ -17,6 +17,7 @@ Per async mode, two servers in turn, each measured in one pass (bench/suite.py):
   the 5,000 subscribers connected;
 - the minimal Flask-SocketIO app: the same, plain frames throughout, and
   the last ramp (with the offer) to 7,001.
+Under threading both stop at 2,000 connections, (b) at 1,000 (see below).
 Then the raw websockets floor (a)-(c), gunicorn gthread for (d), and two
 workers on Redis for (e).
 """
@@ -83,8 +84,8 @@ class Bench:
             self.plan, total=self.plan.fanouts[-1] + 1 + max(20, int(2000 * scale)), fanout_offer=False
         )
         self.plan.last_ramp_seconds = args.ramp_seconds
-        # Threading mode runs three OS threads per connection (the request's,
-        # simple-websocket's reader, Engine.IO's writer): a trial ramp towards
+        # Threading mode runs four OS threads per connection (the request's,
+        # simple-websocket's reader, Engine.IO's writer and ping task): a ramp towards
         # 5,000 livelocked the server (load average above 6,000, no progress for
         # minutes). It is measured up to 2,000 connections, (b) at 1,000.
         threading_total = max(40, int(2000 * scale))
