@@ -274,6 +274,7 @@ def _section_b(results: dict, modes: list[str]) -> str:
                 item.get("median_ms"),
                 item.get("last_ms"),
                 item.get("last_worst_ms"),
+                item.get("last_from_payload_ms"),
                 item.get("server_cpu_ms_per_change"),
             ]
         missing = sum((item or {}).get("missing", 0) for item in (get(run, "b") or []))
@@ -281,11 +282,12 @@ def _section_b(results: dict, modes: list[str]) -> str:
     sizes = [get(results, "raw", "b", i, "subscribers") or n for i, n in enumerate((1000, 5000))]
     header = ["mode", "server"]
     for n in sizes:
-        header += [f"{n} median", f"{n} last", "worst", "CPU"]
+        header += [f"{n} median", f"{n} last", "worst", "push leg", "CPU"]
     header.append("missing")
     return (
         "(b) fan-out, ms from the HTTP request: one stock change -> every subscriber "
-        "(median of rounds; worst round; server CPU ms per change)\n" + table(header, rows)
+        "(median of rounds; worst round;\n    push leg: from the time the payload carries to the last "
+        "subscriber; server CPU ms per change)\n" + table(header, rows)
     )
 
 

@@ -91,7 +91,7 @@ async def fanout(
     target: Target, subscribers: int, rounds: int, first_value: int, seconds: float | None = None
 ) -> dict:
     """(b): one stock change → time until the median and the last subscriber has it."""
-    medians, lasts, missing = [], [], 0
+    medians, lasts, legs, missing = [], [], [], 0
     deadline = None if seconds is None else time.monotonic() + seconds
     for round_no in range(rounds):
         if deadline is not None and time.monotonic() > deadline:
@@ -113,6 +113,8 @@ async def fanout(
         times = sorted(waiter.times)
         medians.append(times[len(times) // 2] - waiter.http_sent)
         lasts.append(times[-1] - waiter.http_sent)
+        if waiter.sent:
+            legs.append(times[-1] - waiter.sent[0])
         await asyncio.sleep(0.2)  # let the server drain before the next round
     return {
         "subscribers": subscribers,
@@ -120,6 +122,7 @@ async def fanout(
         "median_ms": _ms(percentile(medians, 50)),
         "last_ms": _ms(percentile(lasts, 50)),
         "last_worst_ms": _ms(max(lasts) if lasts else None),
+        "last_from_payload_ms": _ms(percentile(legs, 50)),
         "missing": missing,
     }
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -186,3 +187,13 @@ class LiveSocket:
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
+
+
+def without_time(payloads: list[dict]) -> list[dict]:
+    """Pushed payloads less their ``updated_at``, checked to be an ISO 8601 UTC time."""
+    found = []
+    for payload in payloads:
+        rest = dict(payload)
+        assert datetime.fromisoformat(rest.pop("updated_at")).utcoffset() == timedelta(0)
+        found.append(rest)
+    return found

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shop.extensions import socketio
+from shop.models.base import utcnow
 from shop.realtime.rooms import ADMINS, product_room, user_room
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def queue_order_status(session: Session, order, previous_status: str | None) -> 
 
 
 def queue_stock(session: Session, product_id: int, stock: int) -> None:
-    payload = {"product_id": product_id, "stock": stock, "in_stock": stock > 0}
+    """``updated_at`` is when the change was made, as in ``order_status``."""
+    payload = {"product_id": product_id, "stock": stock, "in_stock": stock > 0, "updated_at": _iso(utcnow())}
     queue_push(session, "stock", payload, product_room(product_id))
 
 

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import requests
 
-from tests.live import ROOT
+from tests.live import ROOT, without_time
 from tests.scaleout.conftest import admin_on
 from tests.scaleout.infra import SHARED_REDIS, add_product, add_user, buy, log_in, set_status
 
@@ -61,7 +61,7 @@ def test_cli_commands_push_through_the_queue_to_clients_on_worker_b(two_workers,
     assert (status["order_id"], status["status"]) == (order_id, "processing")
     [note] = sock.wait_for("notification")
     assert (note["body"], note["seq"]) == ("From cron", 1)
-    stocks = sock.wait_for("stock", count=2)
+    stocks = without_time(sock.wait_for("stock", count=2))
     assert stocks[-1] == {"product_id": product_id, "stock": 40, "in_stock": True}
 
 
