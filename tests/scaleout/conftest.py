@@ -6,7 +6,9 @@ each other's rows or pushes; tests inside a module use their own users,
 products and orders.
 """
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,25 @@ from tests.scaleout.infra import (
     require_redis,
     unique_channel,
 )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, show the tails of the logs its servers wrote (workers, nginx,
+    redis): they live in the session's temporary folder, which later runs delete."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    base = item.config._tmp_path_factory.getbasetemp()
+    recent = time.time() - 600
+    for log in sorted(Path(base).rglob("*.log")):
+        if log.stat().st_mtime > recent and log.stat().st_size:
+            report.sections.append((f"log {log.relative_to(base)}", _tail(log)))
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @pytest.fixture(scope="module")
