@@ -10,13 +10,11 @@ Each run uses its own PostgreSQL database, dropped at the end.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import dataset
-import psycopg2
 import sioclient
 from procs import Server, shop_server
 from suite import summary_ms
@@ -24,29 +22,17 @@ from targets import NEXT, Inbox
 
 from shop.seed import DEMO_ADMIN
 from tests.live import Shopper
-
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+from tests.scaleout.infra import create_database, drop_database
 
 
 @contextmanager
 def postgres_database():
-    """A fresh database on the shared server, dropped afterwards."""
-    name = f"bench_{secrets.token_hex(6)}"
-    _admin_sql(f'CREATE DATABASE "{name}"')
+    """A fresh database on the shared server (the scale-out tests' helpers), dropped afterwards."""
+    url = create_database()
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
-        _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_sql(statement: str) -> None:
-    connection = psycopg2.connect(PG_ADMIN_DSN)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
+        drop_database(url)
 
 
 def admin_session(server: Server, order_id: int) -> tuple[str, str]:

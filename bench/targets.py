@@ -96,6 +96,23 @@ class Target:
     async def connect_owner(self) -> sioclient.SioConnection:
         raise NotImplementedError
 
+    async def _open_many(
+        self, cookies: list, concurrency: int, deflate: bool | None, deadline: float | None, **options
+    ) -> list[sioclient.SioConnection]:
+        """One connection per cookie (None: no cookie), recorded in ``opened``."""
+        conns = await sioclient.connect_many(
+            self.server.url,
+            cookies,
+            concurrency=concurrency,
+            deadline=deadline,
+            deflate=self.deflate if deflate is None else deflate,
+            on_event=self.inbox.on_event,
+            stats=self.stats,
+            **options,
+        )
+        self.opened += conns
+        return conns
+
     async def subscribe(
         self, conns: list[sioclient.SioConnection], concurrency: int = 64, seconds: float | None = None
     ) -> int:
@@ -148,17 +165,7 @@ class ShopTarget(Target):
         if len(cookies) < count:
             raise RuntimeError(f"only {len(self.cookies)} bench users were created")
         self.next_cookie += count
-        conns = await sioclient.connect_many(
-            self.server.url,
-            cookies,
-            concurrency=concurrency,
-            deadline=deadline,
-            deflate=self.deflate if deflate is None else deflate,
-            on_event=self.inbox.on_event,
-            stats=self.stats,
-        )
-        self.opened += conns
-        return conns
+        return await self._open_many(cookies, concurrency, deflate, deadline)
 
     async def connect_owner(self) -> sioclient.SioConnection:
         conn = await sioclient.connect(
@@ -226,18 +233,8 @@ class FloorTarget(Target):
     async def connect(
         self, count: int, concurrency: int = 64, deflate: bool | None = None, deadline: float | None = None
     ) -> list[sioclient.SioConnection]:
-        conns = await sioclient.connect_many(
-            self.server.url,
-            [None] * count,
-            concurrency=concurrency,
-            deadline=deadline,
-            deflate=self.deflate if deflate is None else deflate,
-            on_event=self.inbox.on_event,
-            stats=self.stats,
-            **self._room_kwargs("all"),
-        )
-        self.opened += conns
-        return conns
+        rooms = self._room_kwargs("all")
+        return await self._open_many([None] * count, concurrency, deflate, deadline, **rooms)
 
     async def connect_owner(self) -> sioclient.SioConnection:
         conn = await sioclient.connect(
