@@ -58,6 +58,13 @@ class Config:
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))  # trusted proxies in front
 
     MAX_CONNECTIONS = int(os.environ.get("MAX_CONNECTIONS", "12000"))
+    # Sockets one worker holds (0: all but a tenth of MAX_CONNECTIONS, kept for HTTP),
+    # per client address and per account; a transport that has not connected the
+    # namespace after SOCKET_CONNECT_TIMEOUT seconds is closed.
+    MAX_SOCKETS = int(os.environ.get("MAX_SOCKETS", "0"))
+    SOCKETS_PER_CLIENT = int(os.environ.get("SOCKETS_PER_CLIENT", "40"))
+    SOCKETS_PER_USER = int(os.environ.get("SOCKETS_PER_USER", "16"))
+    SOCKET_CONNECT_TIMEOUT = float(os.environ.get("SOCKET_CONNECT_TIMEOUT", "5"))
     LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
 
     # Catalogue pages as an anonymous visitor sees them, kept per worker for this

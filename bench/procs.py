@@ -185,6 +185,8 @@ def shop_server(
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": mode,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "SOCKETS_PER_CLIENT": "100000",
+            "SOCKETS_PER_USER": "100000",
             **env,
         },
         cpus,

@@ -4,12 +4,16 @@ Only this module and wsgi.py know about eventlet and gevent.
 """
 
 import gc
+import logging
 import socket
 from functools import partial
 
 from flask import Flask
 
 from shop.extensions import socketio
+from shop.realtime.guard import OncePer
+
+log = logging.getLogger(__name__)
 
 
 def serve(app: Flask, host: str, port: int) -> None:
@@ -175,9 +179,27 @@ def guard_eventlet_websockets(max_message: int) -> None:
         guarded = True
 
         def __init__(self, handler, server):
-            super().__init__(lambda ws: handler(_guard(ws, max_message)), server)
+            super().__init__(lambda ws: _serve_websocket(handler, _guard(ws, max_message)), server)
 
     driver._async["websocket"] = GuardedWebSocketWSGI
+
+
+_MALFORMED = OncePer(seconds=10)
+
+
+def _serve_websocket(handler, ws):
+    """Engine.IO's WebSocket loop, ending in one log line (not a traceback) on a malformed packet.
+
+    ``handler`` is the Engine.IO session's own loop (a bound method): when a
+    packet it cannot decode ends it, its session is closed here, as the loop
+    would have done had it ended normally.
+    """
+    try:
+        return handler(ws)
+    except Exception as exc:
+        _MALFORMED.warning(log, "closed a WebSocket on a malformed Engine.IO packet: %r", exc)
+        handler.__self__.close(wait=False, abort=True)
+        return []
 
 
 def _guard(ws, max_message: int):

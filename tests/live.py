@@ -55,6 +55,8 @@ class LiveServer:
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": "eventlet",
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "SOCKETS_PER_CLIENT": "100000",
+            "SOCKETS_PER_USER": "100000",
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
             **env,

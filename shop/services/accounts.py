@@ -9,7 +9,7 @@ from shop.extensions import db
 from shop.models import LoginSession, SocketConnection, User, normalize_email
 from shop.realtime import publisher
 from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput
-from shop.services.transaction import write_transaction
+from shop.services.transaction import separate_transaction, write_transaction
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -115,7 +115,8 @@ def record_socket(sid: str, user_id: int, login_token: str) -> None:
 
 
 def forget_socket(sid: str) -> None:
-    with write_transaction() as session:
+    """Called by the disconnect handler, which may run inside a logout's commit."""
+    with separate_transaction() as session:
         session.execute(delete(SocketConnection).where(SocketConnection.sid == sid))
 
 

@@ -195,6 +195,8 @@ class WorkerScript:
             "ENV_FILE": str(work_dir / "no-such-env-file"),
             "SECRET_KEY": "scale-out-test-secret",
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "SOCKETS_PER_CLIENT": "100000",
+            "SOCKETS_PER_USER": "100000",
             "PYTHONUNBUFFERED": "1",
             **env,
         }

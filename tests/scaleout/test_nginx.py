@@ -2,12 +2,14 @@
 
 import os
 import signal
+import ssl
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
 import socketio
+import websocket
 
 from shop.seed import DEMO_ADMIN
 from tests.live import ROOT
@@ -163,3 +165,20 @@ def test_run_workers_restarts_a_killed_worker_and_stops_them_all_on_sigterm(seed
     for pid in (replacement, survivor):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_nginx_caps_the_sockets_one_client_address_holds(site):
+    """limit_conn: 40 Socket.IO connections per address reach the workers; the next is refused."""
+    nginx, _ = site
+    url = nginx.url.replace("https://", "wss://") + "/socket.io/?EIO=4&transport=websocket"
+    options = {"sslopt": {"cert_reqs": ssl.CERT_NONE}, "timeout": 10}
+    held = []
+    try:
+        for _ in range(40):
+            held.append(websocket.create_connection(url, **options))
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            held.append(websocket.create_connection(url, **options))
+        assert refused.value.status_code == 429
+    finally:
+        for ws in held:
+            ws.close()

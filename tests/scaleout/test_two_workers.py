@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.live import ROOT, without_time
+from tests.rawsocket import RawSocket
 from tests.scaleout.conftest import admin_on
 from tests.scaleout.infra import SHARED_REDIS, add_product, add_user, buy, log_in, set_status
 
@@ -94,3 +95,22 @@ def test_any_script_can_emit_with_a_write_only_socketio(two_workers, seeded_data
     )  # fmt: skip
 
     assert sock.wait_for("stock") == [payload]
+
+
+def test_a_logout_on_worker_a_closes_a_socket_on_worker_b_that_ignores_disconnect(
+    two_workers, seeded_database
+):
+    a, b = two_workers
+    email = add_user(seeded_database, "Ike")
+    browser = log_in(a.url, email)
+    order_id = buy(browser, add_product(seeded_database, stock=5))
+    stubborn = RawSocket(b.url, browser.cookie_header)
+    try:
+        assert stubborn.connect_namespace().startswith("40")
+        assert browser.post("/auth/logout", allow_redirects=False).status_code == 302
+        assert stubborn.closed(timeout=10), stubborn.packets
+
+        assert set_status(admin_on(a.url), order_id, "processing").status_code == 200
+        assert stubborn.events("order_status") == []
+    finally:
+        stubborn.close()
