@@ -2,7 +2,7 @@
 
 from flask import Flask, g, render_template, request, session
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env, database_uri
@@ -10,12 +10,8 @@ from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
 from shop.services import accounts
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
+from shop.web import init_web
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 # Flashed messages wait in the cookie session until a page shows them.
 MAX_WAITING_FLASHES = 5
 
@@ -26,6 +22,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config)
     register_extensions(app)
+    init_web(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
@@ -87,6 +84,13 @@ def register_error_handlers(app: Flask) -> None:
 
     app.register_error_handler(HTTPException, render_error)
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        error.description = (
+            f"That was more than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KiB a form may send."
+        )
+        return render_error(error)
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         """A refusal no route handled itself, e.g. a missing order: its page and status."""
@@ -124,16 +128,6 @@ def register_request_hooks(app: Flask) -> None:
         otherwise grow the cookie past the browser's 4 KB and lose its login with it."""
         if "_flashes" in session and len(session["_flashes"]) > MAX_WAITING_FLASHES:
             session["_flashes"] = session["_flashes"][-MAX_WAITING_FLASHES:]
-        return response
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated:
-            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 

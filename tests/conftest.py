@@ -1,10 +1,14 @@
 """Fixtures: a fresh app and database per test, a client, and plain factories."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
@@ -45,18 +49,48 @@ def pytest_configure(config):
     )
 
 
-@pytest.fixture
-def app(request):
-    """A fresh app and empty database; ``@pytest.mark.app_config(KEY=value)`` changes settings."""
-    marker = request.node.get_closest_marker("app_config")
-    app = create_app(make_config(**(marker.kwargs if marker else {})))
+@contextmanager
+def app_with_tables(**settings) -> Iterator[Flask]:
+    """An app whose tables exist for as long as the block runs, inside its app context."""
+    app = create_app(make_config(**settings))
     app.test_client_class = ShopClient
     app.test_cli_runner_class = ShopCliRunner
     with app.app_context():
         db.create_all()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(request):
+    """A fresh app and empty database; ``@pytest.mark.app_config(KEY=value)`` changes settings."""
+    marker = request.node.get_closest_marker("app_config")
+    with app_with_tables(**(marker.kwargs if marker else {})) as app:
         yield app
-        db.session.remove()
-        db.drop_all()
+
+
+# Tests of what the two databases do differently take one of these as ``params``.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.scaleout)]
+
+
+@contextmanager
+def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of ``kind``: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shop.db'}"
+        return
+    from tests.scaleout.infra import create_database, drop_database, require_postgres
+
+    require_postgres()
+    url = create_database()
+    try:
+        yield url
+    finally:
+        drop_database(url)
 
 
 @pytest.fixture

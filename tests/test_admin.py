@@ -190,12 +190,20 @@ def test_new_product(as_admin):
         {"name": ""},
         {"price": "abc"},
         {"price": "-1"},
+        {"price": "0.005"},
+        {"price": "1_000"},
+        {"price": "１２"},
+        {"price": "1e3"},
+        {"price": "12,50"},
+        {"price": "+12"},
         {"stock": "-1"},
         {"stock": "1.5"},
         {"low_stock_threshold": ""},
     ],
 )
 def test_new_product_validation(as_admin, change):
+    """Only plain decimals with at most two places are prices: 0.005 used to save as 0.00,
+    1_000 as 1000.00, and full-width digits were read as digits."""
     data = {"name": "Milk Jug", "price": "12.50", "stock": "7", "low_stock_threshold": "2"}
     data.update(change)
     response = as_admin.post("/admin/products/new", data=data)
@@ -275,3 +283,10 @@ def test_posting_without_loading_the_pages_keeps_only_the_latest_messages(as_adm
     html = as_admin.get("/admin/products").get_data(as_text=True)
     shown = re.findall(r"Teapot: stock is now (\d+)\.", html)
     assert shown == ["36", "37", "38", "39", "40"]
+
+
+@pytest.mark.parametrize(("typed", "cents"), [("12", 1200), ("12.5", 1250), (" 12.50 ", 1250), ("0.99", 99)])
+def test_a_plain_price_is_saved_as_typed(as_admin, typed, cents):
+    data = {"name": "Milk Jug", "price": typed, "stock": "7", "low_stock_threshold": "2"}
+    assert as_admin.post("/admin/products/new", data=data).status_code == 302
+    assert db.session.scalar(select(Product.price_cents)) == cents

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -17,15 +18,21 @@ class StockForm(FlaskForm):
     stock = IntegerField("Stock", validators=[InputRequired("Enter the stock."), NumberRange(0, MAX_STOCK)])
 
 
+PLAIN_PRICE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,2})?")
+
+
 class PriceField(DecimalField):
-    """A DecimalField that refuses NaN and infinities, which the range check
-    cannot compare (a signalling NaN would raise there)."""
+    """A price as people write it on a label: ASCII digits and at most two decimals.
+
+    Python's Decimal would also take ``1_000``, ``1e3``, ``NaN`` and full-width
+    digits, and round ``0.005`` to nothing: each of those is refused instead.
+    """
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        if valuelist and not PLAIN_PRICE.fullmatch(valuelist[0].strip()):
             self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
+            raise ValueError("Enter the price in euros, like 12.50 (at most two decimals).")
+        super().process_formdata([valuelist[0].strip()] if valuelist else valuelist)
 
 
 class ProductForm(FlaskForm):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from shop.extensions import db
 from shop.services import accounts
-from tests.conftest import checkout_key
+from tests.conftest import DATABASES, app_with_tables, checkout_key, database_url
 from tests.security.conftest import World, post_rules
 from tests.security.test_forms import FORM_DATA, assert_no_inline_script
 
@@ -105,6 +105,13 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@pytest.fixture(params=DATABASES)
+def app(request, tmp_path):
+    """Every test here on SQLite and on PostgreSQL, which refuses what SQLite stores (NUL)."""
+    with database_url(request.param, tmp_path) as url, app_with_tables(SQLALCHEMY_DATABASE_URI=url) as app:
+        yield app
 
 
 class Browsers:

@@ -1,0 +1,49 @@
+"""What every request and response passes through: input limits and security headers."""
+
+from flask import Flask, abort, current_app, request
+from flask_login import current_user
+from werkzeug.routing import IntegerConverter
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+MAX_ID = 2**31 - 1  # the largest value an INTEGER id column holds on every database
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` up to MAX_ID: a larger number names nothing (404) instead of
+    overflowing the database driver (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_characters() -> None:
+    """No text of ours may hold NUL: PostgreSQL refuses it in a string, so say so first."""
+    for values in (request.args, request.form):
+        for key, items in values.lists():
+            if "\x00" in key or any("\x00" in item for item in items):
+                abort(400, "Text may not contain NUL characters.")
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["HSTS_SECONDS"]:
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={current_app.config['HSTS_SECONDS']}"
+        )
+    if current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_web(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul_characters)
+    app.after_request(security_headers)
