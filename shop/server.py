@@ -236,7 +236,11 @@ class _YieldingSocket:
         return self._sock.recv(*args)
 
     def shutdown(self, _how):
-        self._sock.shutdown(socket.SHUT_RDWR)
+        """Both directions. A WebSocket the client closed was closed by its reader
+        already (its descriptor too, once the HTTP buffers are released): eventlet's
+        close would then print "socket shutdown error: Bad file descriptor"."""
+        if self._sock.fileno() != -1:
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
