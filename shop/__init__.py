@@ -52,9 +52,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # login sessions are revocable rows instead
 
-    from shop.realtime.events import init_realtime
+    from shop.sockets import init_sockets
 
-    init_realtime(app)
+    init_sockets(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

@@ -11,7 +11,7 @@ from functools import partial
 from flask import Flask
 
 from shop.extensions import socketio
-from shop.realtime.guard import OncePer
+from shop.sockets.transports import OncePer
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ need more messages than the live server's rate limit lets a test send."""
 import pytest
 
 from shop.extensions import socketio
-from shop.realtime.guard import MAX_PRODUCT_ROOMS
+from shop.sockets.guard import MAX_PRODUCT_ROOMS
 from tests.conftest import make_product
 
 

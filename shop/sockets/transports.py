@@ -1,50 +1,26 @@
-"""The per-socket guard: what a client's connection and messages pass before a handler.
+"""Transports (Engine.IO sessions): who may hold one, and for how long.
 
-Two levels, because a hostile client need not get past the first:
-
-- **Transports** (Engine.IO sessions): a cap per client address and one per
-  worker (leaving room for HTTP, which shares the server's connection slots),
-  a deadline to connect the namespace, and a transport that is refused,
-  leaves the namespace or sends something malformed is closed at once. A
-  client that ignores DISCONNECT packets is therefore still cut off.
-- **Connections** (the ``/`` namespace): a cap per user, a token bucket per
-  connection, the products it follows, the ack envelope, and the refusal of
-  events a client may not send (``connect``, ``disconnect``, and every name
-  the contract does not have).
+A hostile client need not behave like python-socketio's: a cap per client
+address and one per worker (leaving room for HTTP, which shares the server's
+connection slots), a deadline to connect the namespace, and a transport that
+is refused, leaves the namespace or sends something malformed is closed at
+once, so a client that ignores DISCONNECT packets is still cut off.
 """
 
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, request
-from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, disconnect
+from flask import Flask
 
-from shop.extensions import db, socketio
-from shop.realtime.rate_limit import TokenBucket
-from shop.services.errors import DomainError, InvalidInput
+from shop.extensions import socketio
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 SOCKETIO_PATH = "/socket.io/"
-MAX_PRODUCT_ROOMS = 100
-MAX_INT = 2**31 - 1
-
-
-class UnknownEvent(DomainError):
-    code = "unknown_event"
-
-
-class ReservedEvent(DomainError):
-    code = "reserved_event"
-
-
-# -- transports -----------------------------------------------------------------------
 
 
 class Transports:
@@ -191,7 +167,7 @@ class OneLineTracebacks(logging.Filter):
         return self.once.allows(record)
 
 
-def install_transport_guard(app: Flask) -> None:
+def install(app: Flask) -> None:
     config = app.config
     app.wsgi_app = refuse_oversized_polls(app.wsgi_app, config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
     engineio_log = logging.getLogger("engineio.server")
@@ -208,118 +184,6 @@ def install_transport_guard(app: Flask) -> None:
 def socket_capacity(max_connections: int) -> int:
     """Sockets one worker takes: a tenth of its connection slots (at least 10) stay for HTTP."""
     return max_connections - max(10, max_connections // 10)
-
-
-# -- connections ------------------------------------------------------------------------
-
-
-@dataclass
-class Connection:
-    """What this worker keeps per namespace connection, beside Socket.IO's rooms.
-
-    The products followed are counted here: Socket.IO's ``rooms()`` walks every
-    room of the server (two per connection), which made each subscribe cost
-    milliseconds with thousands connected."""
-
-    user_id: int
-    bucket: TokenBucket
-    products: set[int] = field(default_factory=set)
-
-
-_connections: dict[str, Connection] = {}
-_sids_of_user: dict[int, set[str]] = {}
-
-
-def admit(sid: str, user_id: int, config) -> None:
-    """Start guarding a new connection, or refuse it past the per-user cap."""
-    sids = _sids_of_user.setdefault(user_id, set())
-    if len(sids) >= config["SOCKETS_PER_USER"]:
-        raise ConnectionRefusedError(
-            "Too many live connections for your account: close some tabs.", {"code": "too_many_connections"}
-        )
-    sids.add(sid)
-    _connections[sid] = Connection(
-        user_id, TokenBucket(rate=config["SOCKET_EVENT_RATE"], burst=config["SOCKET_EVENT_BURST"])
-    )
-
-
-def release(sid: str) -> None:
-    connection = _connections.pop(sid, None)
-    if connection is not None:
-        sids = _sids_of_user.get(connection.user_id, set())
-        sids.discard(sid)
-        if not sids:
-            _sids_of_user.pop(connection.user_id, None)
-
-
-def followed_products(sid: str) -> set[int]:
-    return _connections[sid].products
-
-
-def sent_by_client() -> bool:
-    """Whether a connect or disconnect handler runs for an *event* the client named so.
-
-    python-socketio runs those handlers for the real connect (the connection is
-    still pending) and disconnect (already leaving), and also for a client's
-    event of that name, which it only dispatches on a fully connected socket.
-    """
-    return socketio.server.manager.is_connected(request.sid, NAMESPACE)
-
-
-# -- events -----------------------------------------------------------------------------
-
-
-def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
-    """Rate limit (checked first: it costs no query), login check, error acks."""
-    try:
-        refused = _refuse_if_flooding()
-        if refused:
-            return refused
-        if not current_user.is_authenticated:  # signed out since connecting
-            disconnect()
-            return error("unauthorized", "Your session has ended; log in again.")
-        if not isinstance(payload, dict):
-            return error("invalid_payload", "Send a JSON object.")
-        return {"ok": True, **handler(payload)}
-    except DomainError as exc:
-        return error(exc.code, exc.message)
-    except Exception:
-        db.session.rollback()
-        log.exception("socket event %s failed", getattr(handler, "__name__", handler))
-        return error("server_error", "Something went wrong on our side.")
-    finally:
-        socketio.sleep(0)  # one event at a time: let the other connections have their turn
-
-
-def refused_event(refusal_error: DomainError) -> dict:
-    """The ack of an event no handler serves; it costs the client a token like any other."""
-    return _refuse_if_flooding() or error(refusal_error.code, refusal_error.message)
-
-
-def _refuse_if_flooding() -> dict | None:
-    connection = _connections.get(request.sid)
-    if connection is None or connection.bucket.take():
-        return None
-    if connection.bucket.flooding:
-        log.warning(
-            "closing socket %s: it kept sending after %s refusals", request.sid, connection.bucket.burst
-        )
-        disconnect()  # the disconnect handler closes the transport too
-    return error("rate_limited", "Too many messages; slow down.")
-
-
-def error(code: str, message: str) -> dict:
-    return {"ok": False, "error": {"code": code, "message": message}}
-
-
-def int_field(payload: dict, name: str) -> int:
-    value = payload.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
-        raise InvalidInput(f"{name} must be a whole number from 0 to {MAX_INT}.")
-    return value
-
-
-# -- logs -------------------------------------------------------------------------------
 
 
 class OncePer:

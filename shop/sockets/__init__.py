@@ -1,0 +1,56 @@
+"""Inbound: what clients send over the socket, above the services.
+
+``handlers`` holds the event handlers and nothing else; ``guard`` decides who
+may connect and what a message must pass first (caps, rate limit, the ack
+envelope, payload checks). What the server sends lives in ``shop.realtime``.
+"""
+
+import warnings
+from collections.abc import Callable
+
+from flask import Flask
+
+from shop.extensions import socketio
+from shop.realtime.compression import without_websocket_compression
+
+
+def init_sockets(app: Flask) -> None:
+    from shop.sockets import handlers, transports  # noqa: F401 (handlers registers the handlers)
+
+    config = app.config
+    # eventlet's deprecation notice is known and answered in DESIGN.md: keep logs clean.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    socketio.init_app(
+        app,
+        async_mode=config["SOCKETIO_ASYNC_MODE"],
+        message_queue=config["SOCKETIO_MESSAGE_QUEUE"],
+        channel=config["SOCKETIO_CHANNEL"],
+        cors_allowed_origins=origin_checker(config["ALLOWED_ORIGINS"]),
+        cors_credentials=True,
+        max_http_buffer_size=config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
+        # Handle a connection's events in its own reader, one at a time, rather
+        # than in a new green thread per event: a client sending faster than we
+        # answer then slows down itself instead of piling up threads, and the
+        # rate limit below can cut it off before its backlog is read.
+        async_handlers=False,
+        logger=False,
+        engineio_logger=False,
+    )
+    transports.install(app)
+    app.wsgi_app = without_websocket_compression(app.wsgi_app)
+
+
+def origin_checker(extra_origins: list[str]) -> Callable[[str, dict], bool]:
+    """Allow the app's own origin and ALLOWED_ORIGINS, nothing else.
+
+    Unlike Engine.IO's default, X-Forwarded-Host and X-Forwarded-Proto are not
+    trusted here: they count only when PROXY_COUNT makes ProxyFix rewrite the
+    environ from a proxy we know.
+    """
+    allowed = frozenset(origin.rstrip("/") for origin in extra_origins)
+
+    def origin_allowed(origin: str, environ: dict) -> bool:
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin == own or origin in allowed
+
+    return origin_allowed

@@ -1,0 +1,89 @@
+"""The Socket.IO handlers: check the login, join server-chosen rooms, answer acks.
+
+No business rules live here: every handler calls a service, and the guard
+turns its result or DomainError into ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"code", "message"}}``.
+"""
+
+import logging
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
+
+from shop.extensions import db, socketio
+from shop.realtime.rooms import ADMINS, product_room, user_room
+from shop.services import accounts, catalog, notifications
+from shop.sockets import guard, transports
+
+log = logging.getLogger(__name__)
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> dict | None:
+    if guard.sent_by_client():
+        return guard.refused_event(guard.ReservedEvent("connect is not an event a client may send."))
+    if not current_user.is_authenticated:
+        # Socket.IO's connect_error carries a message and a data object (err.data in
+        # the browser): a single dict argument would arrive as its str() instead.
+        raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
+    guard.admit(request.sid, current_user.id, current_app.config)
+    join_room(user_room(current_user.id))
+    if current_user.is_admin:
+        join_room(ADMINS)
+    accounts.record_socket(request.sid, current_user.id, current_user.login_token)
+    return None
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> dict | None:
+    if guard.sent_by_client():
+        return guard.refused_event(guard.ReservedEvent("disconnect is not an event a client may send."))
+    guard.release(request.sid)
+    transports.close_transport_of(request.sid)
+    try:
+        accounts.forget_socket(request.sid)
+    except Exception:  # python-socketio must still take the socket out of its rooms
+        log.exception("could not forget socket %s", request.sid)
+    return None
+
+
+@socketio.on("*")
+def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
+    """Any event the contract does not name (``join``, ``subscribe`` to a room ...)."""
+    return guard.refused_event(guard.UnknownEvent(f"There is no event {str(event)[:50]!r}."))
+
+
+@guard.client_event("sync")
+def on_sync(payload: dict) -> dict:
+    user_id = current_user.id
+    missed = notifications.notifications_after(db.session, user_id, guard.int_field(payload, "after_seq"))
+    last = notifications.last_seq(db.session, user_id)
+    return {
+        "notifications": [n.to_payload() for n in missed],
+        "last_seq": last,
+        "more": bool(missed) and missed[-1].seq < last,
+        "unread": notifications.unread_count(db.session, user_id),
+    }
+
+
+@guard.client_event("subscribe_product")
+def on_subscribe_product(payload: dict) -> dict:
+    product = catalog.get_product(guard.int_field(payload, "product_id"))
+    guard.follow(request.sid, product.id)
+    join_room(product_room(product.id))
+    return {"product_id": product.id, "stock": product.stock, "in_stock": product.stock > 0}
+
+
+@guard.client_event("unsubscribe_product")
+def on_unsubscribe_product(payload: dict) -> dict:
+    product_id = guard.int_field(payload, "product_id")
+    leave_room(product_room(product_id))
+    guard.unfollow(request.sid, product_id)
+    return {}
+
+
+@guard.client_event("mark_read")
+def on_mark_read(payload: dict) -> dict:
+    return {"unread": notifications.mark_read(current_user.id, guard.int_field(payload, "up_to_seq"))}
