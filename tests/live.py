@@ -84,13 +84,8 @@ class LiveServer:
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process:
+            end_process(self.process, sig)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run a `flask` command against this server's database and queue."""
@@ -103,6 +98,22 @@ class LiveServer:
             text=True,
             timeout=60,
         )
+
+
+def end_process(process: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 10) -> bool:
+    """End a child process on every path: ``sig`` first (after SIGCONT, in case it
+    was stopped), then SIGKILL after ``grace`` seconds. True if it ended of itself."""
+    if process.poll() is not None:
+        return True
+    process.send_signal(signal.SIGCONT)
+    process.send_signal(sig)
+    try:
+        process.wait(grace)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        return False
 
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

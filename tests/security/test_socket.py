@@ -15,7 +15,8 @@ import websocket
 from sqlalchemy import text
 
 from shop.seed import DEMO_ADMIN
-from tests.live import ROOT, LiveSocket, Shopper
+from tests.live import ROOT, LiveSocket, Shopper, end_process
+from tests.rawsocket import RawSocket
 from tests.realtime.conftest import (
     make_product,
     place_order,
@@ -70,7 +71,7 @@ def test_a_flooding_connection_is_cut_off_and_others_keep_their_push_latency(flo
     assert watcher.call("subscribe_product", {"product_id": product_id})["ok"]
     attacker = register(flood_server, "Flo")
     flooder = subprocess.Popen(
-        [sys.executable, "-m", "tests.security.flooder", flood_server.url, attacker.cookie_header, "600"],
+        [sys.executable, "-m", "tests.security.flooder", flood_server.url, attacker.cookie_header, "300"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -84,11 +85,11 @@ def test_a_flooding_connection_is_cut_off_and_others_keep_their_push_latency(flo
             time.sleep(0.3)  # let the flood build up
             flooded += [pusher.latency(watcher) for _ in range(SAMPLES_PER_PHASE)]
     finally:
-        flooder.send_signal(signal.SIGCONT)
-        flooder.send_signal(signal.SIGINT)
-        output, _ = flooder.communicate(timeout=30)
-    stats = json.loads(output)
-    watcher.close()
+        # The flooder ends here whatever happened above; a slow exit is its own failure.
+        exited = end_process(flooder, signal.SIGINT, grace=60)
+        watcher.close()
+    assert exited, "the flooder did not stop within 60 s of SIGINT"
+    stats = json.loads(flooder.stdout.read())
 
     print(
         f"push latency median: quiet {statistics.median(quiet) * 1000:.1f} ms, "
@@ -226,23 +227,9 @@ ATTACKS = 12
 ATTACK_BYTES = 8 * 1024 * 1024
 
 
-def raw_socket(live, cookie: str) -> websocket.WebSocket:
-    """An Engine.IO WebSocket, connected to the default namespace by hand."""
-    ws = websocket.create_connection(
-        live.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-        header=[f"Cookie: {cookie}"],
-        origin=live.url,
-        timeout=10,
-    )
-    assert ws.recv().startswith("0")
-    ws.send("40")
-    assert ws.recv().startswith("40")
-    return ws
-
-
-def send_fragmented(ws: websocket.WebSocket, total: int, fragment: int = BUFFER_LIMIT // 2) -> int:
+def send_fragmented(raw: RawSocket, total: int, fragment: int = BUFFER_LIMIT // 2) -> int:
     """One text message of ``total`` bytes in small frames; returns the bytes the server took."""
-    sent = 0
+    sent, ws = 0, raw.ws
     try:
         ws.send_frame(websocket.ABNF.create_frame('42["sync",{"pad":"', websocket.ABNF.OPCODE_TEXT, fin=0))
         chunk = "x" * fragment
@@ -255,25 +242,25 @@ def send_fragmented(ws: websocket.WebSocket, total: int, fragment: int = BUFFER_
     return sent
 
 
-def closed_by_server(ws: websocket.WebSocket) -> bool:
-    """Read until the server's close frame or EOF (any pings are skipped)."""
+def test_closed_says_no_while_the_server_keeps_a_socket_open(socket_server):
+    """The check the tests below rely on: it once answered True on its timeout too."""
+    raw = RawSocket(socket_server.url, register(socket_server, "Opal").cookie_header)
     try:
-        while True:
-            opcode, _data = ws.recv_data(control_frame=True)
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                return True
-    except (OSError, websocket.WebSocketException):
-        return True
+        raw.connect_namespace()
+        assert raw.closed(timeout=1) is False
+    finally:
+        raw.close()
 
 
 def test_a_fragmented_message_over_the_limit_closes_that_connection(socket_server):
     shopper = register(socket_server, "Frag")
     bystander = shopper.connect()
     try:
-        ws = raw_socket(socket_server, shopper.cookie_header)
-        send_fragmented(ws, 4 * BUFFER_LIMIT)
-        assert closed_by_server(ws)
-        ws.close()
+        raw = RawSocket(socket_server.url, shopper.cookie_header)
+        raw.connect_namespace()
+        send_fragmented(raw, 4 * BUFFER_LIMIT)
+        assert raw.closed(timeout=10)
+        raw.close()
         assert bystander.call("sync", {"after_seq": 0})["ok"] is True
         assert bystander.client.connected
     finally:
@@ -290,19 +277,22 @@ def test_oversized_messages_leave_the_server_serving_and_memory_where_it_was(soc
     pid = socket_server.process.pid
     try:
         for _warm_up in range(2):  # the first connections allocate what every connection reuses
-            raw_socket(socket_server, shopper.cookie_header).close()
+            raw = RawSocket(socket_server.url, shopper.cookie_header)
+            raw.connect_namespace()
+            raw.close()
         before = rss_kib(pid)
         for attack in range(ATTACKS):
-            ws = raw_socket(socket_server, shopper.cookie_header)
+            raw = RawSocket(socket_server.url, shopper.cookie_header)
+            raw.connect_namespace()
             if attack % 2:
-                send_fragmented(ws, ATTACK_BYTES, fragment=BUFFER_LIMIT)
+                send_fragmented(raw, ATTACK_BYTES, fragment=BUFFER_LIMIT)
             else:
                 try:
-                    ws.send("4" + "2" * ATTACK_BYTES)
+                    raw.send("4" + "2" * ATTACK_BYTES)
                 except (OSError, websocket.WebSocketException):
                     pass
-            assert closed_by_server(ws)
-            ws.close()
+            assert raw.closed(timeout=10)
+            raw.close()
         assert bystander.call("sync", {"after_seq": 0})["ok"] is True
         after = rss_kib(pid)
     finally:
