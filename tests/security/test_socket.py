@@ -95,7 +95,8 @@ def test_a_flooding_connection_is_cut_off_and_others_keep_their_push_latency(flo
         f"push latency median: quiet {statistics.median(quiet) * 1000:.1f} ms, "
         f"flooded {statistics.median(flooded) * 1000:.1f} ms; flooder {stats}"
     )
-    assert stats["sent"] > 400, stats  # a flood happened (the server cuts one off after 40)
+    # A flood happened and was cut off (after its burst and 40 refusals). How much it
+    # sent depends on the CPU a niced process gets on a busy machine, so it is not counted.
     assert stats["closed_by_server"] >= 1, stats
     assert statistics.median(flooded) <= 2 * statistics.median(quiet)
 
