@@ -14,6 +14,7 @@ from shop.extensions import db
 from shop.models import Notification, Order, Product, User, normalize_email
 from shop.services import accounts, orders
 from shop.services import cart as cart_service
+from tests.scaleout.infra import create_database, drop_database, require_postgres
 
 PASSWORD = "correct horse battery"
 
@@ -57,6 +58,33 @@ def app(request):
         yield app
         db.session.remove()
         db.drop_all()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.scaleout)])
+def db_app(request, tmp_path):
+    """The app on a database that many threads use at once, each through its own
+    connection: a SQLite file (WAL, busy timeout), or a PostgreSQL database of
+    the test's own, dropped afterwards (skipped when PostgreSQL is missing,
+    unless CI=true)."""
+    if request.param == "postgresql":
+        require_postgres()
+        url = create_database()
+        settings = {"DB_POOL_SIZE": 25}  # a connection for each racing thread
+    else:
+        url, settings = f"sqlite:///{tmp_path / 'shop.db'}", {}
+    try:
+        app = create_app(make_config(SQLALCHEMY_DATABASE_URI=url, **settings))
+        app.test_client_class = ShopClient
+        with app.app_context():
+            db.create_all()
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        if request.param == "postgresql":
+            drop_database(url)
 
 
 @pytest.fixture

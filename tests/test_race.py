@@ -1,27 +1,24 @@
-"""Checkouts racing each other on a file SQLite database, from real threads.
+"""Carts and checkouts racing each other from real threads, on a SQLite file
+and on PostgreSQL (every test runs on both: see the ``db_app`` fixture).
 
 Each thread has its own app context (its own session and connection), as
 each request has on a server. The threads meet at a barrier so that they
-check out at the same moment.
+act at the same moment.
 """
 
 import threading
 from collections import Counter
 
-import pytest
 from sqlalchemy import select
 
-from shop import create_app
 from shop.extensions import db
 from shop.models import Order, Product
 from shop.services import orders
 from tests.conftest import (
     Auth,
-    ShopClient,
     checkout_key,
     count,
     fill_cart,
-    make_config,
     make_product,
     make_user,
     notifications_of,
@@ -29,18 +26,6 @@ from tests.conftest import (
 )
 
 RACERS = 20
-
-
-@pytest.fixture
-def file_app(tmp_path):
-    """The app on a SQLite file (WAL, busy timeout), so that threads get separate connections."""
-    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'race.db'}"))
-    app.test_client_class = ShopClient
-    with app.app_context():
-        db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def run_together(app, jobs) -> list:
@@ -77,11 +62,11 @@ def shoppers_with_the_last_unit(count_: int) -> tuple[Product, list]:
     return lamp, users
 
 
-def test_twenty_checkouts_for_the_last_unit_through_the_service(file_app):
+def test_twenty_checkouts_for_the_last_unit_through_the_service(db_app):
     lamp, users = shoppers_with_the_last_unit(RACERS)
     jobs = [lambda user_id=user.id: orders.place_order(user_id, f"key-{user_id}").id for user in users]
 
-    results = run_together(file_app, jobs)
+    results = run_together(db_app, jobs)
 
     winners = [r for r in results if isinstance(r, int)]
     losers = [r for r in results if not isinstance(r, int)]
@@ -94,11 +79,11 @@ def test_twenty_checkouts_for_the_last_unit_through_the_service(file_app):
     assert [(i.name, i.quantity) for i in order.items] == [("Brass Lamp", 1)]
 
 
-def test_twenty_checkout_forms_for_the_last_unit(file_app):
+def test_twenty_checkout_forms_for_the_last_unit(db_app):
     lamp, users = shoppers_with_the_last_unit(RACERS)
     clients = []
     for user in users:
-        client = file_app.test_client()
+        client = db_app.test_client()
         Auth(client).login(email=user.email)
         clients.append((client, checkout_key(client.get("/cart").data)))
     jobs = [
@@ -106,7 +91,7 @@ def test_twenty_checkout_forms_for_the_last_unit(file_app):
         for client, key in clients
     ]
 
-    responses = run_together(file_app, jobs)
+    responses = run_together(db_app, jobs)
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {302: 1, 409: RACERS - 1}
@@ -118,13 +103,13 @@ def test_twenty_checkout_forms_for_the_last_unit(file_app):
     assert winner.headers["Location"] == f"/orders/{db.session.scalar(select(Order.id))}"
 
 
-def test_the_same_form_submitted_from_two_threads_makes_one_order(file_app):
+def test_the_same_form_submitted_from_two_threads_makes_one_order(db_app):
     teapot = make_product("Teapot", stock=5)
     user = make_user()
     fill_cart(user, teapot, 2)
     user_id = user.id  # read here: the threads must not touch this session's objects
 
-    results = run_together(file_app, [lambda: orders.place_order(user_id, "double-click").id] * 2)
+    results = run_together(db_app, [lambda: orders.place_order(user_id, "double-click").id] * 2)
 
     assert all(isinstance(r, int) for r in results), results
     assert results[0] == results[1]
@@ -132,15 +117,15 @@ def test_the_same_form_submitted_from_two_threads_makes_one_order(file_app):
     assert stock_of(teapot) == 3
 
 
-def test_the_same_form_posted_twice_at_once_through_the_pages(file_app):
+def test_the_same_form_posted_twice_at_once_through_the_pages(db_app):
     teapot = make_product("Teapot", stock=5)
     user = make_user()
     fill_cart(user, teapot, 2)
-    client = file_app.test_client()
+    client = db_app.test_client()
     Auth(client).login(email=user.email)
     key = checkout_key(client.get("/cart").data)
 
-    responses = run_together(file_app, [lambda: client.post("/checkout", data={"idempotency_key": key})] * 2)
+    responses = run_together(db_app, [lambda: client.post("/checkout", data={"idempotency_key": key})] * 2)
 
     assert [r.status_code for r in responses] == [302, 302]
     assert responses[0].headers["Location"] == responses[1].headers["Location"]
@@ -148,7 +133,7 @@ def test_the_same_form_posted_twice_at_once_through_the_pages(file_app):
     assert stock_of(teapot) == 3
 
 
-def test_concurrent_orders_give_every_admin_gapless_seqs(file_app):
+def test_concurrent_orders_give_every_admin_gapless_seqs(db_app):
     admins = [make_user(f"admin{n}@example.com", f"Admin {n}", admin=True) for n in range(2)]
     mugs = make_product("Mug", stock=100, threshold=0)
     users = [make_user(f"buyer{n}@example.com", f"Buyer {n}") for n in range(10)]
@@ -156,7 +141,7 @@ def test_concurrent_orders_give_every_admin_gapless_seqs(file_app):
         fill_cart(user, mugs, 1)
     user_ids = [user.id for user in users]
 
-    results = run_together(file_app, [lambda u=u: orders.place_order(u, f"key-{u}").id for u in user_ids])
+    results = run_together(db_app, [lambda u=u: orders.place_order(u, f"key-{u}").id for u in user_ids])
 
     assert all(isinstance(r, int) for r in results), results
     for admin in admins:
