@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import CartItem, Order, Product, User
-from tests.conftest import PASSWORD, checkout_key
-from tests.security.conftest import World, build, get_rules, post_rules, snapshot
+from tests.conftest import PASSWORD, checkout_key, snapshot
+from tests.security.conftest import World, build, get_rules, post_rules
 
 CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 # Routes that answer GET themselves (a form page); every other POST route is POST-only.
