@@ -1,5 +1,6 @@
 """Fixtures: a fresh app and database per test, a client, and plain factories."""
 
+import html
 import re
 from functools import cache
 
@@ -195,6 +196,33 @@ def checkout_key(html: bytes) -> str:
     match = re.search(rb'name="idempotency_key" type="hidden" value="([^"]+)"', html)
     assert match, "the cart page has no checkout form"
     return match.group(1).decode()
+
+
+CHECKOUT_FORM = re.compile(r"<form[^>]*\bdata-checkout-form\b[^>]*>(.*?)</form>", re.S)
+INPUT_TAG = re.compile(r"<input\b[^>]*>")
+ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def checkout_form(page: bytes | str) -> dict[str, str]:
+    """Every field the cart page's checkout button posts (its key, and what the page showed)."""
+    text = page.decode() if isinstance(page, bytes) else page
+    form = CHECKOUT_FORM.search(text)
+    assert form, "the cart page has no checkout form"
+    fields = {}
+    for tag in INPUT_TAG.findall(form.group(1)):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        if "name" in attributes:
+            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    return fields
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order."""
+    db.session.rollback()
+    return {
+        table.name: sorted((tuple(row) for row in db.session.execute(table.select())), key=repr)
+        for table in db.metadata.sorted_tables
+    }
 
 
 @pytest.fixture

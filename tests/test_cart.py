@@ -8,7 +8,16 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.models import CartItem, Order
 from shop.services.cart import get_cart
-from tests.conftest import checkout_key, count, fill_cart, make_product, stock_of
+from tests.conftest import (
+    Auth,
+    checkout_form,
+    checkout_key,
+    count,
+    fill_cart,
+    make_product,
+    make_user,
+    stock_of,
+)
 
 BAD_QUANTITIES = [0, -1, 100, 10**9, "abc", "1.5", "", " "]
 
@@ -190,3 +199,27 @@ def test_checkout_with_a_bad_key(client, logged_in, key):
     response = client.post("/checkout", data={"idempotency_key": key})
     assert response.status_code == 400
     assert count(Order) == 0
+
+
+def test_an_order_above_2_31_cents_is_placed(db_app):
+    """More cents than a 32-bit INTEGER holds, in a line price and in the total
+    (PostgreSQL answered 500: integer out of range)."""
+    shopper = make_user()
+    gold = make_product("Gold bar", price_cents=2**31 + 52, stock=1)
+    safe = make_product("Safe", price_cents=10_000_000, stock=99)
+    fill_cart(shopper, gold, 1)
+    fill_cart(shopper, safe, 99)
+    client = db_app.test_client()
+    Auth(client).login()
+    page = client.get("/cart").data
+    assert "Place order · €31374837.00".encode() in page
+
+    response = client.post("/checkout", data=checkout_form(page))
+
+    assert response.status_code == 302
+    [order] = list_orders()
+    assert order.total_cents == 2**31 + 52 + 99 * 10_000_000
+    assert [(i.name, i.unit_price_cents) for i in order.items] == [
+        ("Gold bar", 2**31 + 52),
+        ("Safe", 10_000_000),
+    ]

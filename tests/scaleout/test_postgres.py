@@ -20,7 +20,7 @@ from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
 from shop.services import orders
 from shop.services.errors import OutOfStock
-from tests.conftest import make_config, make_product, make_user
+from tests.conftest import fill_cart, make_config, make_order, make_product, make_user
 from tests.live import ROOT, LiveServer, without_time
 from tests.scaleout.conftest import admin_on, shopper_on
 from tests.scaleout.infra import (
@@ -111,6 +111,33 @@ def test_flask_db_upgrade_builds_the_models_schema_on_postgresql(empty_database)
     assert downgraded.returncode == 0, downgraded.stderr
     tables = query(empty_database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert tables == [("alembic_version",)]
+
+
+def test_the_migrated_schema_takes_an_order_above_2_31_cents(empty_database):
+    """The money columns are BIGINTs after `flask db upgrade` (they were INTEGERs:
+    "integer out of range", a 500 at checkout)."""
+    assert flask_cli(empty_database, "db", "upgrade").returncode == 0
+    money = query(
+        empty_database,
+        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND column_name ~ '_cents$' ORDER BY 1",
+    )
+    assert money == [
+        ("order_items.unit_price_cents", "bigint"),
+        ("orders.total_cents", "bigint"),
+        ("products.price_cents", "bigint"),
+    ]
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=empty_database, SOCKETIO_MESSAGE_QUEUE=None))
+    with app.app_context():
+        shopper = make_user()
+        fill_cart(shopper, make_product("Safe", price_cents=10_000_000, stock=99), 99)
+        order = make_order(shopper, make_product("Gold bar", price_cents=2**31 + 52, stock=1))
+        order_id = order.id
+        db.session.remove()
+        db.engine.dispose()
+    assert query(empty_database, "SELECT total_cents FROM orders WHERE id = %s", order_id) == [
+        (2**31 + 52 + 99 * 10_000_000,)
+    ]
 
 
 @pytest.fixture(scope="module")
