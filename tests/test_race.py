@@ -8,14 +8,18 @@ act at the same moment.
 
 import threading
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from shop.extensions import db
-from shop.models import Order, Product
+from shop.models import CartItem, Order, Product, User
 from shop.services import orders
+from shop.services.cart import MAX_QUANTITY
 from tests.conftest import (
     Auth,
+    checkout_form,
     checkout_key,
     count,
     fill_cart,
@@ -24,8 +28,11 @@ from tests.conftest import (
     notifications_of,
     stock_of,
 )
+from tests.scaleout.infra import wait_until, waiting_on_a_lock
 
 RACERS = 20
+ADDERS = 10
+ROUNDS = 5
 
 
 def run_together(app, jobs) -> list:
@@ -148,3 +155,116 @@ def test_concurrent_orders_give_every_admin_gapless_seqs(db_app):
         notes = notifications_of(admin)
         assert [n.seq for n in notes] == list(range(1, 11))
         assert sorted(n.data["order_id"] for n in notes) == sorted(results)
+
+
+def signed_in(app, user):
+    client = app.test_client()
+    Auth(client).login(email=user.email)
+    return client
+
+
+def cart_lines(user_id: int) -> list[tuple[int, int]]:
+    statement = select(CartItem.product_id, CartItem.quantity).where(CartItem.user_id == user_id)
+    return [tuple(row) for row in db.session.execute(statement.order_by(CartItem.product_id))]
+
+
+@pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+def test_one_cart_checked_out_from_two_tabs_makes_one_order(db_app):
+    """Two tabs, two checkout forms of one cart, posted together: one order, the
+    stock taken once; the other tab finds the cart empty. (PostgreSQL made two
+    orders: the second checkout used the cart it had read before waiting.)"""
+    teapot = make_product("Teapot", stock=50)
+    user = make_user()
+    client = signed_in(db_app, user)
+    for _ in range(ROUNDS):
+        fill_cart(user, teapot, 2)
+        tabs = [checkout_form(client.get("/cart").data) for _ in range(2)]
+
+        responses = run_together(
+            db_app, [lambda form=form: client.post("/checkout", data=form) for form in tabs]
+        )
+
+        assert sorted(r.status_code for r in responses) == [302, 400]
+        [refused] = [r for r in responses if r.status_code == 400]
+        assert b"Your cart is empty." in refused.data
+    assert count(Order) == ROUNDS
+    assert stock_of(teapot) == 50 - 2 * ROUNDS
+
+
+@pytest.mark.parametrize(("start", "acknowledged"), [(0, ADDERS), (1, ADDERS), (MAX_QUANTITY - 4, 4)])
+def test_parallel_adds_to_one_line_are_each_counted_up_to_the_cap(db_app, start, acknowledged):
+    """Ten adds of one at once, to a new line or an existing one: every add that
+    answers "Added" is in the cart, the rest are refused by the cap, none is a
+    500. (PostgreSQL gave nine 500s on a new line, and lost updates on an old one.)"""
+    mug = make_product("Mug", stock=500)
+    user = make_user()
+    if start:
+        fill_cart(user, mug, start)
+    client, mug_id, user_id = signed_in(db_app, user), mug.id, user.id
+
+    responses = run_together(
+        db_app, [lambda: client.post(f"/cart/add/{mug_id}", data={"quantity": 1})] * ADDERS
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == Counter({302: acknowledged, 400: ADDERS - acknowledged})
+    refused = [r for r in responses if r.status_code == 400]
+    assert all(f"from 1 to {MAX_QUANTITY}".encode() in r.data for r in refused)
+    assert cart_lines(user_id) == [(mug_id, start + acknowledged)]
+
+
+def test_the_same_form_posted_ten_times_at_once_for_the_last_unit(db_app):
+    """Every submit of one checkout form answers with its one order. (On
+    PostgreSQL one answer led to the order and nine said "out of stock".)"""
+    lamp = make_product("Brass Lamp", stock=1)
+    user = make_user()
+    fill_cart(user, lamp, 1)
+    client = signed_in(db_app, user)
+    form = checkout_form(client.get("/cart").data)
+
+    responses = run_together(db_app, [lambda: client.post("/checkout", data=form)] * ADDERS)
+
+    assert [r.status_code for r in responses] == [302] * ADDERS
+    [order_id] = db.session.scalars(select(Order.id)).all()
+    assert {r.headers["Location"] for r in responses} == {f"/orders/{order_id}"}
+    assert stock_of(lamp) == 0
+
+
+def in_background(pool: ThreadPoolExecutor, app, job) -> Future:
+    """Run ``job`` in a thread of ``pool``, in its own app context (session and connection)."""
+
+    def run():
+        with app.app_context():
+            try:
+                return job()
+            finally:
+                db.session.remove()
+
+    return pool.submit(run)
+
+
+def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):
+    """A cancel restores stock (holding the product's row), then notifies the
+    order's owner, which updates the owner's row (last_seq). Meanwhile the owner
+    checks out the same product and waits for that row: the cart lock it holds
+    must not be the owner's row, or each waits for the other (on PostgreSQL a
+    deadlock, one of them a 500). SQLite has one writer at a time: nothing to
+    wait on out of order there, and the checkout simply goes after the cancel."""
+    lamp = make_product("Brass Lamp", stock=5)
+    user = make_user()
+    fill_cart(user, lamp, 1)
+    user_id, lamp_id = user.id, lamp.id
+    url = db_app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.rollback()
+
+    with db.engine.connect() as cancel, ThreadPoolExecutor(1) as pool:
+        cancel.execute(update(Product).where(Product.id == lamp_id).values(stock=Product.stock + 1))
+        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits-for-stock").id)
+        if db.engine.dialect.name == "postgresql":
+            wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
+        cancel.execute(update(User).where(User.id == user_id).values(last_seq=User.last_seq + 1))
+        cancel.commit()
+        order_id = checkout.result(timeout=60)
+
+    assert db.session.get(Order, order_id).user_id == user_id
+    assert stock_of(lamp) == 5

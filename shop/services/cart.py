@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from shop.extensions import db
 from shop.models import CartItem, Product
@@ -11,6 +12,8 @@ from shop.services.errors import InvalidQuantity, NotFound, OutOfStock
 from shop.services.transaction import write_transaction
 
 MAX_QUANTITY = 99
+# The cart's namespace for PostgreSQL advisory locks: the lock (CART_LOCK, user id) is a user's cart.
+CART_LOCK = 0x63617274  # "cart"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ def cart_count(user_id: int) -> int:
 def add_to_cart(user_id: int, product_id: int, quantity: int) -> CartItem:
     check_quantity(quantity)
     with write_transaction() as session:
+        lock_cart(session, user_id)
         product = get_product(product_id)
         item = _find_item(session, user_id, product_id)
         wanted = quantity + (item.quantity if item else 0)
@@ -58,6 +62,7 @@ def add_to_cart(user_id: int, product_id: int, quantity: int) -> CartItem:
 def update_cart_item(user_id: int, product_id: int, quantity: int) -> CartItem:
     check_quantity(quantity)
     with write_transaction() as session:
+        lock_cart(session, user_id)
         item = _find_item(session, user_id, product_id)
         if item is None:
             raise NotFound("That product is not in your cart.")
@@ -68,9 +73,26 @@ def update_cart_item(user_id: int, product_id: int, quantity: int) -> CartItem:
 
 def remove_from_cart(user_id: int, product_id: int) -> None:
     with write_transaction() as session:
+        lock_cart(session, user_id)
         session.execute(
             delete(CartItem).where(CartItem.user_id == user_id, CartItem.product_id == product_id)
         )
+
+
+def lock_cart(session: Session, user_id: int) -> None:
+    """Hold the user's cart until the transaction ends. Every cart write and the
+    checkout take it first and read the cart after it, so that for one user they
+    run one at a time, each seeing what the one before committed.
+
+    SQLite needs nothing more: write_transaction begins IMMEDIATE, and writers
+    wait for each other. PostgreSQL takes a transaction-level advisory lock
+    rather than the user's row: notify() updates that row (last_seq) while
+    holding product rows (a cancel restoring stock), so a checkout holding the
+    row and waiting for a product would deadlock with it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(select(func.pg_advisory_xact_lock(CART_LOCK, user_id)))
 
 
 def check_quantity(quantity: int) -> None:

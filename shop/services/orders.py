@@ -11,7 +11,7 @@ from shop.models.base import utcnow
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
 from shop.models.order import CANCELLED, NEXT_STATUSES, PLACED, STATUSES
 from shop.realtime import publisher
-from shop.services.cart import out_of_stock
+from shop.services.cart import lock_cart, out_of_stock
 from shop.services.catalog import record_stock_change
 from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound
 from shop.services.notifications import notify, notify_admins
@@ -32,16 +32,22 @@ def place_order(user_id: int, idempotency_key: str) -> Order:
     Stock is taken with guarded UPDATEs in product-id order (so two baskets
     never deadlock); a short product rolls everything back and leaves the
     cart as it was. The same idempotency key returns the same order.
+
+    The cart is locked first, and the key and the cart are read after the
+    lock: a checkout that waited for another one (a second tab, the same form
+    posted again) sees the order it made and the cart it emptied.
     """
     _check_idempotency_key(idempotency_key)
     try:
         with write_transaction() as session:
+            lock_cart(session, user_id)
             existing = _order_by_key(session, user_id, idempotency_key)
             if existing is not None:
                 return existing
             return _create_order(session, user_id, idempotency_key)
     except IntegrityError:
-        # A concurrent submit of the same form won the unique key: return its order.
+        # A concurrent submit of the same form won the unique key (the cart lock
+        # makes that one wait instead; this is the backstop): return its order.
         existing = _order_by_key(db.session, user_id, idempotency_key)
         if existing is None:
             raise

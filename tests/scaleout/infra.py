@@ -108,6 +108,15 @@ def query(url: str, sql: str, *params):
         connection.close()
 
 
+def waiting_on_a_lock(url: str) -> int:
+    """How many sessions of the test database wait for a lock (a row, an advisory lock ...)."""
+    name = url.rsplit("/", 1)[1]
+    [(count,)] = query(
+        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", name
+    )
+    return count
+
+
 PASSWORD = "scale-out test password"
 # The cheapest argon2id parameters: logging in still runs the real check.
 _CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)

@@ -33,6 +33,7 @@ from tests.scaleout.infra import (
     set_stock,
     unique_channel,
     wait_until,
+    waiting_on_a_lock,
 )
 
 pytestmark = pytest.mark.scaleout
@@ -240,14 +241,6 @@ def test_two_baskets_in_opposite_orders_never_deadlock_and_take_both_or_neither(
                 assert sorted(items) == sorted([x, y])
             assert db.session.get(Product, x).stock == stock_x - len(placed)
             assert db.session.get(Product, y).stock == stock_y - len(placed)
-
-
-def waiting_on_a_lock(url: str) -> int:
-    name = url.rsplit("/", 1)[1]
-    [(count,)] = query(
-        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", name
-    )
-    return count
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
