@@ -186,6 +186,56 @@ def test_checkout_with_short_stock_keeps_the_cart(client, logged_in):
     assert stock_of(teapot) == 2
 
 
+def cart_row(html: bytes, product_id: int) -> bytes:
+    row = re.search(rb'<tr data-product-id="%d".*?</tr>' % product_id, html, re.S)
+    assert row, f"no cart line for product {product_id}"
+    return row.group(0)
+
+
+def test_a_product_taken_off_sale_is_flagged_and_checkout_says_so(client, logged_in):
+    """Not "Sorry, only 10 left": the line says it is no longer sold and offers
+    its remove button, and checkout refuses with that until it is removed."""
+    teapot = make_product("Teapot", stock=10)
+    kettle = make_product("Kettle", stock=10)
+    fill_cart(logged_in, teapot, 1)
+    fill_cart(logged_in, kettle, 1)
+    teapot.active = False
+    db.session.commit()
+
+    page = client.get("/cart").data
+    row = cart_row(page, teapot.id)
+    assert b"data-no-longer-sold" in row and b"No longer sold" in row
+    assert f'action="/cart/remove/{teapot.id}"'.encode() in row
+    assert b"data-stock-badge" not in row and b"data-no-longer-sold" not in cart_row(page, kettle.id)
+
+    response = client.post("/checkout", data=checkout_form(page))
+
+    assert response.status_code == 409
+    assert b"Sorry, Teapot is no longer sold. Please remove it from your cart." in response.data
+    assert b"left of" not in response.data and b"out of stock" not in response.data
+    assert b"data-no-longer-sold" in cart_row(response.data, teapot.id)
+    assert count(Order) == 0
+    assert stock_of(teapot) == stock_of(kettle) == 10
+
+    client.post(f"/cart/remove/{teapot.id}")
+    response = client.post("/checkout", data=checkout_form(client.get("/cart").data))
+    assert response.status_code == 302
+    assert [(i.name, i.quantity) for i in list_orders()[0].items] == [("Kettle", 1)]
+
+
+def test_updating_a_line_taken_off_sale_says_it_is_no_longer_sold(client, logged_in):
+    teapot = make_product("Teapot", stock=10)
+    fill_cart(logged_in, teapot, 1)
+    teapot.active = False
+    db.session.commit()
+
+    response = client.post(f"/cart/update/{teapot.id}", data={"quantity": 2})
+
+    assert response.status_code == 409
+    assert b"Teapot is no longer sold" in response.data
+    assert cart_lines(logged_in) == [(teapot.id, 1)]
+
+
 def test_checkout_of_an_empty_cart(client, logged_in):
     response = client.post("/checkout", data={"idempotency_key": "abc"})
     assert response.status_code == 400

@@ -6,7 +6,14 @@ from shop.extensions import db
 from shop.models import CartItem, Notification, Order, OrderEvent
 from shop.services import orders
 from shop.services.cart import get_cart
-from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound, OutOfStock
+from shop.services.errors import (
+    EmptyCart,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    ProductUnavailable,
+)
 from tests.conftest import count, fill_cart, make_order, make_product, make_user, notifications_of, stock_of
 
 # place_order ---------------------------------------------------------------
@@ -90,6 +97,18 @@ def test_inactive_product_cannot_be_bought(shopper):
     assert count(Order) == 0
     assert stock_of(teapot) == 4
     assert count(CartItem) == 1
+
+
+def test_a_product_taken_off_sale_is_named_no_longer_sold(shopper):
+    teapot = make_product("Teapot", stock=4)
+    fill_cart(shopper, teapot, 1)
+    teapot.active = False
+    db.session.commit()
+
+    with pytest.raises(ProductUnavailable, match=r"^Sorry, Teapot is no longer sold\. Please remove it"):
+        orders.place_order(shopper.id, "key-1")
+    assert count(Order) == 0
+    assert stock_of(teapot) == 4
 
 
 def test_empty_cart_is_refused(shopper):

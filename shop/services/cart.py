@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from shop.extensions import db
 from shop.models import CartItem, Product
 from shop.services.catalog import get_product
-from shop.services.errors import InvalidQuantity, NotFound, OutOfStock
+from shop.services.errors import InvalidQuantity, NotFound, OutOfStock, ProductUnavailable
 from shop.services.transaction import write_transaction
 
 MAX_QUANTITY = 99
@@ -27,6 +27,11 @@ class Cart:
     @property
     def count(self) -> int:
         return sum(item.quantity for item in self.items)
+
+    @property
+    def no_longer_sold(self) -> list[CartItem]:
+        """Lines whose product was taken off sale: checkout waits until they are removed."""
+        return [item for item in self.items if not item.product.active]
 
 
 def get_cart(user_id: int) -> Cart:
@@ -106,8 +111,15 @@ def out_of_stock(product: Product) -> OutOfStock:
     return OutOfStock(f"Sorry, only {product.stock} left of {product.name}.")
 
 
+def no_longer_sold(product: Product) -> ProductUnavailable:
+    return ProductUnavailable(f"Sorry, {product.name} is no longer sold. Please remove it from your cart.")
+
+
 def _check_available(product: Product, quantity: int) -> None:
-    if not product.active or product.stock < quantity:
+    """Refuse a product taken off sale, or one with less than ``quantity`` left."""
+    if not product.active:
+        raise no_longer_sold(product)
+    if product.stock < quantity:
         raise out_of_stock(product)
 
 

@@ -35,6 +35,13 @@ class OutOfStock(DomainError):
     status = 409
 
 
+class ProductUnavailable(OutOfStock):
+    """Taken off sale (``active`` is false): like a sold-out product it cannot be
+    bought, but the message says it is no longer sold, not how many are left."""
+
+    code = "product_unavailable"
+
+
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     status = 409

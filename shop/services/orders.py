@@ -11,7 +11,7 @@ from shop.models.base import utcnow
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
 from shop.models.order import CANCELLED, NEXT_STATUSES, PLACED, STATUSES
 from shop.realtime import publisher
-from shop.services.cart import lock_cart, out_of_stock
+from shop.services.cart import lock_cart, no_longer_sold, out_of_stock
 from shop.services.catalog import record_stock_change
 from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound
 from shop.services.notifications import notify, notify_admins
@@ -116,6 +116,9 @@ def _create_order(session: Session, user_id: int, idempotency_key: str) -> Order
     ).all()
     if not cart:
         raise EmptyCart("Your cart is empty.")
+    for item in cart:
+        if not item.product.active:
+            raise no_longer_sold(item.product)
     taken = [(item, _take_stock(session, item.product, item.quantity)) for item in cart]
     order = Order(
         user_id=user_id,
@@ -167,7 +170,7 @@ def _take_stock(session: Session, product: Product, quantity: int) -> int:
     ).scalar_one_or_none()
     if stock is None:
         session.refresh(product)
-        raise out_of_stock(product)
+        raise out_of_stock(product) if product.active else no_longer_sold(product)
     set_committed_value(product, "stock", stock)
     return stock + quantity
 
