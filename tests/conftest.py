@@ -1,6 +1,5 @@
 """Fixtures: a fresh app and database per test, a client, and plain factories."""
 
-import html
 import re
 from functools import cache
 
@@ -15,6 +14,8 @@ from shop.extensions import db
 from shop.models import Notification, Order, Product, User, normalize_email
 from shop.services import accounts, orders
 from shop.services import cart as cart_service
+from shop.services.cart import ShownCart
+from tests.live import checkout_form  # noqa: F401 (defined beside the live-server clients, which use it too)
 from tests.scaleout.infra import create_database, drop_database, require_postgres
 
 PASSWORD = "correct horse battery"
@@ -144,10 +145,15 @@ def fill_cart(user: User, product: Product, quantity: int = 1) -> None:
     cart_service.add_to_cart(user.id, product.id, quantity)
 
 
+def as_shown(user: User) -> ShownCart:
+    """The user's cart as its page would show it now (what the checkout form carries)."""
+    return cart_service.get_cart(user.id).shown()
+
+
 def make_order(user: User, product: Product, quantity: int = 1, key: str = "order-key") -> Order:
     """An order of ``quantity`` of ``product``, placed through the checkout service."""
     fill_cart(user, product, quantity)
-    return orders.place_order(user.id, key)
+    return orders.place_order(user.id, key, as_shown(user))
 
 
 def count(model, *where) -> int:
@@ -196,24 +202,6 @@ def checkout_key(html: bytes) -> str:
     match = re.search(rb'name="idempotency_key" type="hidden" value="([^"]+)"', html)
     assert match, "the cart page has no checkout form"
     return match.group(1).decode()
-
-
-CHECKOUT_FORM = re.compile(r"<form[^>]*\bdata-checkout-form\b[^>]*>(.*?)</form>", re.S)
-INPUT_TAG = re.compile(r"<input\b[^>]*>")
-ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
-
-
-def checkout_form(page: bytes | str) -> dict[str, str]:
-    """Every field the cart page's checkout button posts (its key, and what the page showed)."""
-    text = page.decode() if isinstance(page, bytes) else page
-    form = CHECKOUT_FORM.search(text)
-    assert form, "the cart page has no checkout form"
-    fields = {}
-    for tag in INPUT_TAG.findall(form.group(1)):
-        attributes = dict(ATTRIBUTE.findall(tag))
-        if "name" in attributes:
-            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
-    return fields
 
 
 def snapshot() -> dict[str, list[tuple]]:

@@ -17,10 +17,11 @@ from shop.extensions import db
 from shop.models import CartItem, Order, Product, User
 from shop.services import orders
 from shop.services.cart import MAX_QUANTITY
+from shop.services.errors import PricesChanged
 from tests.conftest import (
     Auth,
+    as_shown,
     checkout_form,
-    checkout_key,
     count,
     fill_cart,
     make_product,
@@ -71,7 +72,8 @@ def shoppers_with_the_last_unit(count_: int) -> tuple[Product, list]:
 
 def test_twenty_checkouts_for_the_last_unit_through_the_service(db_app):
     lamp, users = shoppers_with_the_last_unit(RACERS)
-    jobs = [lambda user_id=user.id: orders.place_order(user_id, f"key-{user_id}").id for user in users]
+    shown = {user.id: as_shown(user) for user in users}
+    jobs = [lambda u=u: orders.place_order(u, f"key-{u}", shown[u]).id for u in shown]
 
     results = run_together(db_app, jobs)
 
@@ -92,11 +94,8 @@ def test_twenty_checkout_forms_for_the_last_unit(db_app):
     for user in users:
         client = db_app.test_client()
         Auth(client).login(email=user.email)
-        clients.append((client, checkout_key(client.get("/cart").data)))
-    jobs = [
-        lambda client=client, key=key: client.post("/checkout", data={"idempotency_key": key})
-        for client, key in clients
-    ]
+        clients.append((client, checkout_form(client.get("/cart").data)))
+    jobs = [lambda client=client, form=form: client.post("/checkout", data=form) for client, form in clients]
 
     responses = run_together(db_app, jobs)
 
@@ -116,7 +115,9 @@ def test_the_same_form_submitted_from_two_threads_makes_one_order(db_app):
     fill_cart(user, teapot, 2)
     user_id = user.id  # read here: the threads must not touch this session's objects
 
-    results = run_together(db_app, [lambda: orders.place_order(user_id, "double-click").id] * 2)
+    shown = as_shown(user)
+
+    results = run_together(db_app, [lambda: orders.place_order(user_id, "double-click", shown).id] * 2)
 
     assert all(isinstance(r, int) for r in results), results
     assert results[0] == results[1]
@@ -130,9 +131,9 @@ def test_the_same_form_posted_twice_at_once_through_the_pages(db_app):
     fill_cart(user, teapot, 2)
     client = db_app.test_client()
     Auth(client).login(email=user.email)
-    key = checkout_key(client.get("/cart").data)
+    form = checkout_form(client.get("/cart").data)
 
-    responses = run_together(db_app, [lambda: client.post("/checkout", data={"idempotency_key": key})] * 2)
+    responses = run_together(db_app, [lambda: client.post("/checkout", data=form)] * 2)
 
     assert [r.status_code for r in responses] == [302, 302]
     assert responses[0].headers["Location"] == responses[1].headers["Location"]
@@ -148,7 +149,11 @@ def test_concurrent_orders_give_every_admin_gapless_seqs(db_app):
         fill_cart(user, mugs, 1)
     user_ids = [user.id for user in users]
 
-    results = run_together(db_app, [lambda u=u: orders.place_order(u, f"key-{u}").id for u in user_ids])
+    shown = {user.id: as_shown(user) for user in users}
+
+    results = run_together(
+        db_app, [lambda u=u: orders.place_order(u, f"key-{u}", shown[u]).id for u in user_ids]
+    )
 
     assert all(isinstance(r, int) for r in results), results
     for admin in admins:
@@ -253,13 +258,13 @@ def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):
     lamp = make_product("Brass Lamp", stock=5)
     user = make_user()
     fill_cart(user, lamp, 1)
-    user_id, lamp_id = user.id, lamp.id
+    user_id, lamp_id, shown = user.id, lamp.id, as_shown(user)
     url = db_app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.rollback()
 
     with db.engine.connect() as cancel, ThreadPoolExecutor(1) as pool:
         cancel.execute(update(Product).where(Product.id == lamp_id).values(stock=Product.stock + 1))
-        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits-for-stock").id)
+        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown).id)
         if db.engine.dialect.name == "postgresql":
             wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
         cancel.execute(update(User).where(User.id == user_id).values(last_seq=User.last_seq + 1))
@@ -268,3 +273,27 @@ def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):
 
     assert db.session.get(Order, order_id).user_id == user_id
     assert stock_of(lamp) == 5
+
+
+def test_a_price_change_committed_while_checkout_waits_refuses_it(db_app):
+    """The cart was read at €10.00, as shown; the admin's €100.00 commits while
+    the checkout waits to take the stock: the order is neither placed at a
+    price that is gone nor at one the shopper never saw."""
+    teapot = make_product("Teapot", price_cents=1000, stock=5)
+    user = make_user()
+    fill_cart(user, teapot, 1)
+    user_id, teapot_id, shown = user.id, teapot.id, as_shown(user)
+    url = db_app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.rollback()
+
+    with db.engine.connect() as admin, ThreadPoolExecutor(1) as pool:
+        admin.execute(update(Product).where(Product.id == teapot_id).values(price_cents=10_000))
+        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown))
+        if db.engine.dialect.name == "postgresql":
+            wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
+        admin.commit()
+        with pytest.raises(PricesChanged, match="Prices changed"):
+            checkout.result(timeout=60)
+
+    assert count(Order) == 0
+    assert stock_of(teapot) == 5
