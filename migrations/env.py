@@ -91,8 +91,26 @@ def run_migrations_online():
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+        if connection.dialect.name != "sqlite":
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        # Batch mode copies a table and drops the old one. With foreign keys on,
+        # SQLite empties a table before dropping it, and that fires ON DELETE
+        # CASCADE / SET NULL in the tables referring to it: altering `orders`
+        # would delete every order item and event. So foreign keys are off for
+        # the migration (the pragma must be set outside a transaction, hence the
+        # DBAPI connection) and checked before the commit.
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

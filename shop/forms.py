@@ -1,10 +1,12 @@
 """Forms shared by several blueprints."""
 
+from uuid import uuid4
+
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField
+from wtforms import FieldList, Form, FormField, HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from shop.services.cart import MAX_QUANTITY
+from shop.services.cart import FORM_EXPIRED, MAX_QUANTITY, Cart, ShownCart, ShownLine
 from shop.services.errors import InvalidInput
 
 
@@ -23,12 +25,57 @@ class QuantityForm(FlaskForm):
     )
 
 
+class ShownLineForm(Form):
+    """One cart line as the cart page showed it (hidden fields)."""
+
+    product_id = HiddenField()
+    quantity = HiddenField()
+    unit_price_cents = HiddenField()
+
+
 class CheckoutForm(FlaskForm):
+    """The "Place order" button: a key that makes a second submit harmless, and
+    what the page showed, so that checkout charges nothing else."""
+
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    shown_lines = FieldList(FormField(ShownLineForm))
+    shown_total_cents = HiddenField()
+
+    @classmethod
+    def showing(cls, cart: Cart) -> "CheckoutForm":
+        """A new form for the cart page: a fresh key and the cart as the page shows it.
+
+        Never filled from the request: re-rendered after a refused checkout it
+        must carry today's prices, not the ones that were posted.
+        """
+        shown = cart.shown()
+        return cls(
+            formdata=None,
+            idempotency_key=uuid4().hex,
+            shown_lines=list(shown.lines),
+            shown_total_cents=shown.total_cents,
+        )
+
+    def shown_cart(self) -> ShownCart:
+        """What the page showed, read back; a value that is not a whole number is a broken form."""
+        try:
+            lines = tuple(
+                ShownLine(
+                    product_id=_shown_number(line.product_id.data),
+                    quantity=_shown_number(line.quantity.data),
+                    unit_price_cents=_shown_number(line.unit_price_cents.data),
+                )
+                for line in self.shown_lines
+            )
+            total = self.shown_total_cents.data
+            return ShownCart(lines=lines, total_cents=_shown_number(total) if total else None)
+        except (TypeError, ValueError):
+            raise InvalidInput(FORM_EXPIRED) from None
 
 
 MAX_PAGE = 100_000
 MAX_INT = 2**31 - 1  # the largest value a database INTEGER column holds everywhere
+MAX_BIGINT = 2**63 - 1  # the largest a BIGINT (money) column holds
 
 
 def page_number(text: str) -> int:
@@ -42,6 +89,13 @@ def whole_number(text: str) -> int:
     ``request.form.get(name, type=whole_number)`` falls back to its default."""
     value = int(text)
     if not 0 <= value <= MAX_INT:
+        raise ValueError(f"{value} is out of range")
+    return value
+
+
+def _shown_number(text: str | None) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_BIGINT:
         raise ValueError(f"{value} is out of range")
     return value
 

@@ -18,6 +18,9 @@ from shop.extensions import db
 from shop.models import Notification, Order, Product, User, normalize_email
 from shop.services import accounts, orders
 from shop.services import cart as cart_service
+from shop.services.cart import ShownCart
+from tests.live import checkout_form  # noqa: F401 (defined beside the live-server clients, which use it too)
+from tests.scaleout.infra import create_database, drop_database, require_postgres
 
 PASSWORD = "correct horse battery"
 
@@ -83,7 +86,6 @@ def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'shop.db'}"
         return
-    from tests.scaleout.infra import create_database, drop_database, require_postgres
 
     require_postgres()
     url = create_database()
@@ -91,6 +93,19 @@ def database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(params=DATABASES)
+def db_app(request, tmp_path):
+    """The app on each database, for tests of what they do differently: a SQLite
+    file (WAL, busy timeout) and a PostgreSQL database of the test's own, dropped
+    afterwards (skipped when PostgreSQL is missing, unless CI=true). Threads racing
+    on it each get their own connection."""
+    with (
+        database_url(request.param, tmp_path) as url,
+        app_with_tables(SQLALCHEMY_DATABASE_URI=url, DB_POOL_SIZE=25) as app,
+    ):
+        yield app
 
 
 @pytest.fixture
@@ -149,10 +164,15 @@ def fill_cart(user: User, product: Product, quantity: int = 1) -> None:
     cart_service.add_to_cart(user.id, product.id, quantity)
 
 
+def as_shown(user: User) -> ShownCart:
+    """The user's cart as its page would show it now (what the checkout form carries)."""
+    return cart_service.get_cart(user.id).shown()
+
+
 def make_order(user: User, product: Product, quantity: int = 1, key: str = "order-key") -> Order:
     """An order of ``quantity`` of ``product``, placed through the checkout service."""
     fill_cart(user, product, quantity)
-    return orders.place_order(user.id, key)
+    return orders.place_order(user.id, key, as_shown(user))
 
 
 def count(model, *where) -> int:
@@ -201,6 +221,15 @@ def checkout_key(html: bytes) -> str:
     match = re.search(rb'name="idempotency_key" type="hidden" value="([^"]+)"', html)
     assert match, "the cart page has no checkout form"
     return match.group(1).decode()
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order."""
+    db.session.rollback()
+    return {
+        table.name: sorted((tuple(row) for row in db.session.execute(table.select())), key=repr)
+        for table in db.metadata.sorted_tables
+    }
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ The server is `python wsgi.py`, exactly what `make run` starts, on a free port
 with its own database file; tests talk to it over real sockets.
 """
 
+import html
 import os
 import re
 import signal
@@ -117,6 +118,23 @@ def end_process(process: subprocess.Popen, sig: int = signal.SIGTERM, grace: flo
 
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CHECKOUT_FORM = re.compile(r"<form[^>]*\bdata-checkout-form\b[^>]*>(.*?)</form>", re.S)
+INPUT_TAG = re.compile(r"<input\b[^>]*>")
+ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def checkout_form(page: bytes | str) -> dict[str, str]:
+    """Every field the cart page's checkout button posts: its CSRF token and
+    key, and the lines, prices and total the page showed."""
+    text = page.decode() if isinstance(page, bytes) else page
+    form = CHECKOUT_FORM.search(text)
+    assert form, "the cart page has no checkout form"
+    fields = {}
+    for tag in INPUT_TAG.findall(form.group(1)):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        if "name" in attributes:
+            fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    return fields
 
 
 class Shopper:

@@ -1,11 +1,14 @@
 """The Alembic migrations build the same schema as the models."""
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import BigInteger, inspect
 
 from shop import create_app
 from shop.extensions import db
-from tests.conftest import make_config
+from shop.models import StockWatch
+from tests.conftest import fill_cart, make_config, make_order, make_product, make_user, snapshot
+
+INITIAL = "c186789e14da"
 
 
 @pytest.fixture
@@ -66,3 +69,55 @@ def test_downgrade_and_upgrade_again(migrated):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         assert set(inspect(db.engine).get_table_names()) == {*db.metadata.tables, "alembic_version"}
+
+
+def cents_columns(tables) -> dict[str, object]:
+    """Every money column ("..._cents"), as "table.column" -> its type."""
+    return {
+        f"{table}.{column['name']}": column["type"]
+        for table, columns in tables.items()
+        for column in columns
+        if column["name"].endswith("_cents")
+    }
+
+
+def test_every_money_column_is_a_bigint(migrated):
+    """A 32-bit INTEGER stops at 2**31 - 1 cents; the models and the migrated schema use BIGINT."""
+    app, _ = migrated
+    models = {
+        t.name: [{"name": c.name, "type": c.type} for c in t.columns] for t in db.metadata.sorted_tables
+    }
+    with app.app_context():
+        inspector = inspect(db.engine)
+        migrated_columns = {t: inspector.get_columns(t) for t in inspector.get_table_names()}
+    for found in (cents_columns(models), cents_columns(migrated_columns)):
+        assert set(found) == {"products.price_cents", "orders.total_cents", "order_items.unit_price_cents"}
+        assert all(isinstance(kind, BigInteger) for kind in found.values()), found
+
+
+def test_upgrading_a_database_in_use_keeps_every_row(tmp_path):
+    """On SQLite, batch mode copies each table it alters and drops the old one:
+    with foreign keys on, that drop would cascade into the rows referring to it
+    (altering `orders` deleted every order item and event)."""
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'in-use.db'}"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", INITIAL]).exit_code == 0
+    with app.app_context():
+        shopper, _ = make_user(), make_user("admin@example.com", "Ada", admin=True)
+        teapot, kettle = make_product("Teapot", stock=10), make_product("Kettle", stock=0)
+        make_order(shopper, teapot, 2)
+        fill_cart(shopper, teapot, 1)
+        db.session.add(StockWatch(user_id=shopper.id, product_id=kettle.id))
+        db.session.commit()
+        before = snapshot()
+        db.session.remove()
+
+    result = runner.invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert snapshot() == before
+        db.session.remove()
+        db.engine.dispose()
+    empty = {table for table, rows in before.items() if not rows}
+    assert empty <= {"login_sessions", "socket_connections"}, "every table the migration copies has rows"

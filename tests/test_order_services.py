@@ -1,13 +1,33 @@
 """The order services, called directly: checkout, status changes and cancellation."""
 
+from dataclasses import replace
+
 import pytest
 
 from shop.extensions import db
 from shop.models import CartItem, Notification, Order, OrderEvent
 from shop.services import orders
 from shop.services.cart import get_cart
-from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound, OutOfStock
-from tests.conftest import count, fill_cart, make_order, make_product, make_user, notifications_of, stock_of
+from shop.services.errors import (
+    CartChanged,
+    EmptyCart,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    PricesChanged,
+    ProductUnavailable,
+)
+from tests.conftest import (
+    as_shown,
+    count,
+    fill_cart,
+    make_order,
+    make_product,
+    make_user,
+    notifications_of,
+    stock_of,
+)
 
 # place_order ---------------------------------------------------------------
 
@@ -19,7 +39,7 @@ def test_place_order_writes_everything_in_one_go(shopper, admin):
     fill_cart(shopper, teapot, 2)
     fill_cart(shopper, cups, 3)
 
-    order = orders.place_order(shopper.id, "key-1")
+    order = orders.place_order(shopper.id, "key-1", as_shown(shopper))
 
     assert order.status == "placed"
     assert order.total_cents == 2 * 2500 + 3 * 450
@@ -60,7 +80,7 @@ def test_short_stock_names_what_is_left_and_writes_nothing(shopper, admin):
     db.session.commit()
 
     with pytest.raises(OutOfStock, match="only 3 left of Kettle"):
-        orders.place_order(shopper.id, "key-1")
+        orders.place_order(shopper.id, "key-1", as_shown(shopper))
 
     assert count(Order) == count(OrderEvent) == count(Notification) == 0
     assert (stock_of(teapot), stock_of(kettle)) == (5, 3)
@@ -75,7 +95,7 @@ def test_sold_out_product_is_named_out_of_stock(shopper):
     db.session.commit()
 
     with pytest.raises(OutOfStock, match="Teapot is out of stock"):
-        orders.place_order(shopper.id, "key-1")
+        orders.place_order(shopper.id, "key-1", as_shown(shopper))
     assert count(Order) == 0
 
 
@@ -86,15 +106,72 @@ def test_inactive_product_cannot_be_bought(shopper):
     db.session.commit()
 
     with pytest.raises(OutOfStock):
-        orders.place_order(shopper.id, "key-1")
+        orders.place_order(shopper.id, "key-1", as_shown(shopper))
     assert count(Order) == 0
     assert stock_of(teapot) == 4
     assert count(CartItem) == 1
 
 
+def test_a_product_taken_off_sale_is_named_no_longer_sold(shopper):
+    teapot = make_product("Teapot", stock=4)
+    fill_cart(shopper, teapot, 1)
+    teapot.active = False
+    db.session.commit()
+
+    with pytest.raises(ProductUnavailable, match=r"^Sorry, Teapot is no longer sold\. Please remove it"):
+        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+    assert count(Order) == 0
+    assert stock_of(teapot) == 4
+
+
+def test_a_price_changed_since_the_page_is_refused(shopper, admin):
+    """What the shopper saw (€10.00) is what they may be charged, or nothing."""
+    teapot = make_product("Teapot", price_cents=1000, stock=4)
+    fill_cart(shopper, teapot, 1)
+    shown = as_shown(shopper)
+    teapot.price_cents = 10_000
+    db.session.commit()
+
+    with pytest.raises(PricesChanged, match=r"^Prices changed, please review your cart\.$"):
+        orders.place_order(shopper.id, "key-1", shown)
+
+    assert count(Order) == count(Notification) == 0
+    assert stock_of(teapot) == 4
+    assert [(i.product_id, i.quantity) for i in get_cart(shopper.id).items] == [(teapot.id, 1)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda shown: replace(shown, total_cents=shown.total_cents - 1),
+        lambda shown: replace(shown, lines=(replace(shown.lines[0], unit_price_cents=1),)),
+    ],
+    ids=["total", "line price"],
+)
+def test_a_form_showing_a_lower_price_is_refused(shopper, change):
+    teapot = make_product("Teapot", price_cents=1000, stock=4)
+    fill_cart(shopper, teapot, 1)
+
+    with pytest.raises(PricesChanged):
+        orders.place_order(shopper.id, "key-1", change(as_shown(shopper)))
+    assert count(Order) == 0
+
+
+def test_lines_changed_since_the_page_are_refused(shopper):
+    teapot, kettle = make_product("Teapot", stock=4), make_product("Kettle", stock=4)
+    fill_cart(shopper, teapot, 1)
+    shown = as_shown(shopper)
+    fill_cart(shopper, kettle, 1)  # in another tab
+
+    with pytest.raises(CartChanged, match=r"^Your cart changed in another tab, please review it\.$"):
+        orders.place_order(shopper.id, "key-1", shown)
+    assert count(Order) == 0
+    assert (stock_of(teapot), stock_of(kettle)) == (4, 4)
+
+
 def test_empty_cart_is_refused(shopper):
     with pytest.raises(EmptyCart):
-        orders.place_order(shopper.id, "key-1")
+        orders.place_order(shopper.id, "key-1", as_shown(shopper))
     assert count(Order) == 0
 
 
@@ -102,7 +179,7 @@ def test_empty_cart_is_refused(shopper):
 def test_malformed_idempotency_key_is_refused(shopper, key):
     fill_cart(shopper, make_product())
     with pytest.raises(InvalidInput):
-        orders.place_order(shopper.id, key)
+        orders.place_order(shopper.id, key, as_shown(shopper))
     assert count(Order) == 0
 
 
@@ -111,7 +188,7 @@ def test_same_idempotency_key_returns_the_same_order(shopper, admin):
     first = make_order(shopper, teapot, 2, key="same-key")
     fill_cart(shopper, teapot, 1)  # a new cart must not change a replayed submit
 
-    again = orders.place_order(shopper.id, "same-key")
+    again = orders.place_order(shopper.id, "same-key", as_shown(shopper))
 
     assert again.id == first.id
     assert count(Order) == 1

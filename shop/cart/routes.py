@@ -1,5 +1,3 @@
-from uuid import uuid4
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
@@ -67,11 +65,12 @@ def remove(product_id: int):
 @bp.route("/checkout", methods=["POST"])
 @login_required
 def checkout():
-    """Place the order; the same form submitted twice gives the same order."""
+    """Place the order the cart page showed (refused if a price or line changed
+    since); the same form submitted twice gives the same order."""
     form = CheckoutForm()
     try:
         require_valid(form)
-        order = orders.place_order(current_user.id, form.idempotency_key.data)
+        order = orders.place_order(current_user.id, form.idempotency_key.data, form.shown_cart())
     except DomainError as exc:
         flash(exc.message, "error")
         return render_cart(), exc.status
@@ -81,11 +80,10 @@ def checkout():
 
 def render_cart():
     cart = cart_service.get_cart(current_user.id)
-    checkout_form = CheckoutForm(idempotency_key=uuid4().hex)
     return render_template(
         "cart/cart.html",
         cart=cart,
-        checkout_form=checkout_form,
+        checkout_form=CheckoutForm.showing(cart),
         quantity_form=QuantityForm(),
         action_form=ActionForm(),
     )

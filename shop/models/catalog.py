@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
 from shop.models.base import utcnow
-from shop.models.types import UTCDateTime
+from shop.models.types import Cents, UTCDateTime
 
 
 class Product(db.Model):
@@ -19,7 +19,7 @@ class Product(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
-    price_cents: Mapped[int]
+    price_cents: Mapped[Cents]
     stock: Mapped[int] = mapped_column(default=0)
     low_stock_threshold: Mapped[int] = mapped_column(default=5)
     active: Mapped[bool] = mapped_column(default=True)

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
 from shop.models.base import utcnow
-from shop.models.types import UTCDateTime
+from shop.models.types import Cents, UTCDateTime
 from shop.models.user import User
 
 PLACED, PROCESSING, SHIPPED, DELIVERED, CANCELLED = (
@@ -35,7 +35,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=PLACED)
-    total_cents: Mapped[int]
+    total_cents: Mapped[Cents]
     idempotency_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,7 +64,7 @@ class OrderItem(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(120))
-    unit_price_cents: Mapped[int]
+    unit_price_cents: Mapped[Cents]
     quantity: Mapped[int]
 
     order: Mapped[Order] = relationship(back_populates="items")

@@ -35,6 +35,28 @@ class OutOfStock(DomainError):
     status = 409
 
 
+class ProductUnavailable(OutOfStock):
+    """Taken off sale (``active`` is false): like a sold-out product it cannot be
+    bought, but the message says it is no longer sold, not how many are left."""
+
+    code = "product_unavailable"
+
+
+class PricesChanged(DomainError):
+    """A price in the cart is not the one its page showed: nothing is charged
+    that the shopper did not see."""
+
+    code = "prices_changed"
+    status = 409
+
+
+class CartChanged(DomainError):
+    """The cart's lines are not the ones the checkout form showed (another tab changed them)."""
+
+    code = "cart_changed"
+    status = 409
+
+
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     status = 409

@@ -11,9 +11,17 @@ from shop.models.base import utcnow
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
 from shop.models.order import CANCELLED, NEXT_STATUSES, PLACED, STATUSES
 from shop.realtime import publisher
-from shop.services.cart import out_of_stock
+from shop.services.cart import (
+    FORM_EXPIRED,
+    PRICES_CHANGED,
+    ShownCart,
+    check_as_shown,
+    lock_cart,
+    no_longer_sold,
+    out_of_stock,
+)
 from shop.services.catalog import record_stock_change
-from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound
+from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound, PricesChanged
 from shop.services.notifications import notify, notify_admins
 from shop.services.transaction import write_transaction
 
@@ -26,22 +34,30 @@ STATUS_TITLES = {
 }
 
 
-def place_order(user_id: int, idempotency_key: str) -> Order:
-    """Turn the cart into an order in one transaction.
+def place_order(user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
+    """Turn the cart into an order in one transaction, if it is what ``shown``
+    says the shopper saw: the same lines, prices and total (check_as_shown).
 
     Stock is taken with guarded UPDATEs in product-id order (so two baskets
-    never deadlock); a short product rolls everything back and leaves the
-    cart as it was. The same idempotency key returns the same order.
+    never deadlock), guarded by the price too; a short product rolls
+    everything back and leaves the cart as it was. The same idempotency key
+    returns the same order.
+
+    The cart is locked first, and the key and the cart are read after the
+    lock: a checkout that waited for another one (a second tab, the same form
+    posted again) sees the order it made and the cart it emptied.
     """
     _check_idempotency_key(idempotency_key)
     try:
         with write_transaction() as session:
+            lock_cart(session, user_id)
             existing = _order_by_key(session, user_id, idempotency_key)
             if existing is not None:
                 return existing
-            return _create_order(session, user_id, idempotency_key)
+            return _create_order(session, user_id, idempotency_key, shown)
     except IntegrityError:
-        # A concurrent submit of the same form won the unique key: return its order.
+        # A concurrent submit of the same form won the unique key (the cart lock
+        # makes that one wait instead; this is the backstop): return its order.
         existing = _order_by_key(db.session, user_id, idempotency_key)
         if existing is None:
             raise
@@ -104,12 +120,16 @@ def all_orders(status: str | None, page: int, per_page: int):
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
-def _create_order(session: Session, user_id: int, idempotency_key: str) -> Order:
+def _create_order(session: Session, user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
     cart = session.scalars(
         select(CartItem).where(CartItem.user_id == user_id).order_by(CartItem.product_id)
     ).all()
     if not cart:
         raise EmptyCart("Your cart is empty.")
+    for item in cart:
+        if not item.product.active:
+            raise no_longer_sold(item.product)
+    check_as_shown(cart, shown)
     taken = [(item, _take_stock(session, item.product, item.quantity)) for item in cart]
     order = Order(
         user_id=user_id,
@@ -151,16 +171,30 @@ def _create_order(session: Session, user_id: int, idempotency_key: str) -> Order
 
 
 def _take_stock(session: Session, product: Product, quantity: int) -> int:
-    """Take ``quantity`` with a guarded UPDATE; return the stock before."""
+    """Take ``quantity`` with a guarded UPDATE; return the stock before.
+
+    The guard holds the price that was checked against the form too: a price
+    change committed since (the UPDATE waits for its row) refuses the checkout.
+    """
+    price_cents = product.price_cents
     stock = session.execute(
         update(Product)
-        .where(Product.id == product.id, Product.active, Product.stock >= quantity)
+        .where(
+            Product.id == product.id,
+            Product.active,
+            Product.price_cents == price_cents,
+            Product.stock >= quantity,
+        )
         .values(stock=Product.stock - quantity)
         .returning(Product.stock)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if stock is None:
         session.refresh(product)
+        if not product.active:
+            raise no_longer_sold(product)
+        if product.price_cents != price_cents:
+            raise PricesChanged(PRICES_CHANGED)
         raise out_of_stock(product)
     set_committed_value(product, "stock", stock)
     return stock + quantity
@@ -220,4 +254,4 @@ def _order_by_key(session: Session, user_id: int, key: str) -> Order | None:
 
 def _check_idempotency_key(key: str) -> None:
     if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
-        raise InvalidInput("This checkout form has expired; please try again.")
+        raise InvalidInput(FORM_EXPIRED)

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import steps
-from tests.live import Shopper
+from tests.live import Shopper, checkout_form
 
 pytestmark = pytest.mark.browser
 
@@ -42,8 +42,8 @@ def http_shopper(base_url: str, name: str) -> Shopper:
     return person
 
 
-def fill_cart(person: Shopper, name: str) -> tuple[str, str]:
-    """Put one of ``name`` in the cart; the cart page's CSRF token and idempotency key."""
+def fill_cart(person: Shopper, name: str) -> dict[str, str]:
+    """Put one of ``name`` in the cart; the cart page's checkout form (CSRF token, key, what it shows)."""
     added = person.post(
         f"/cart/add/{product_id(name)}",
         {"quantity": 1},
@@ -51,22 +51,18 @@ def fill_cart(person: Shopper, name: str) -> tuple[str, str]:
         allow_redirects=False,
     )
     assert added.status_code == 302, added.status_code
-    cart = person.get("/cart").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', cart).group(1)
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', cart).group(1)
-    return token, key
+    return checkout_form(person.get("/cart").text)
 
 
-def check_out(person: Shopper, token: str, key: str) -> int:
+def check_out(person: Shopper, form: dict[str, str]) -> int:
     """One POST, as the cart's button sends it; the new order's id."""
-    form = {"csrf_token": token, "idempotency_key": key}
     placed = person.http.post(person.base_url + "/checkout", data=form, allow_redirects=False, timeout=10)
     assert placed.status_code == 302, placed.status_code
     return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
 
 def http_order(person: Shopper, name: str) -> int:
-    return check_out(person, *fill_cart(person, name))
+    return check_out(person, fill_cart(person, name))
 
 
 def http_admin(base_url: str) -> Shopper:
@@ -99,9 +95,9 @@ def test_toasts_are_escaped_capped_at_four_and_dismissable(browsing, shop):
     # Five customers with full carts, so that the five checkouts come in one burst
     # (well inside the six seconds a toast stays).
     customers = [http_shopper(shop.url, HOSTILE_NAME) for _ in range(5)]
-    carts = [(person, *fill_cart(person, SALT)) for person in customers]
+    carts = [(person, fill_cart(person, SALT)) for person in customers]
 
-    order_ids = [check_out(person, token, key) for person, token, key in carts]
+    order_ids = [check_out(person, form) for person, form in carts]
 
     rows = admin.locator("[data-admin-orders] tbody tr")
     for order_id in order_ids:

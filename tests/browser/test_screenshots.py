@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from shop.seed import DEMO_SHOPPER, PRODUCTS
 from tests.browser import steps
 from tests.browser.harness import DESKTOP, PHONE, open_browsing, start_shop
-from tests.live import ROOT, Shopper
+from tests.live import ROOT, Shopper, checkout_form
 
 pytestmark = pytest.mark.browser
 
@@ -91,9 +91,8 @@ def place_order(person: Shopper, items: dict[str, int]) -> int:
             allow_redirects=False,
         )
         assert added.status_code == 302, f"adding {name}: {added.status_code}"
-    cart = person.get("/cart").text
-    key = cart.split('name="idempotency_key" type="hidden" value="', 1)[1].split('"', 1)[0]
-    placed = person.post("/checkout", {"idempotency_key": key}, token_from="/cart", allow_redirects=False)
+    form = checkout_form(person.get("/cart").text)
+    placed = person.post("/checkout", form, token_from="/cart", allow_redirects=False)
     assert placed.status_code == 302, f"checkout: {placed.status_code}"
     return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 

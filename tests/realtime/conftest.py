@@ -17,7 +17,7 @@ import pytest
 import websocket
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
-from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
+from tests.live import LiveServer, LiveSocket, Shopper, checkout_form, prepare_database
 
 OTHER_ORIGIN = "https://other.example"
 FOREIGN_ORIGIN = "http://evil.example"
@@ -27,7 +27,6 @@ PASSWORD = "live-test-password"
 SOCKET_BURST = 20
 SOCKET_RATE = 0.001
 ORDER_LOCATION = re.compile(r"/orders/(\d+)$")
-CHECKOUT_KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 
 _unique = itertools.count(1)
 
@@ -124,10 +123,8 @@ def add_to_cart(shopper: Shopper, product_id: int, quantity: int = 1) -> None:
 
 def checkout(shopper: Shopper):
     """Submit the cart page's checkout form; return the HTTP response."""
-    page = shopper.get("/cart").text
-    key = CHECKOUT_KEY.search(page)
-    assert key, "the cart page has no checkout form"
-    return shopper.post("/checkout", {"idempotency_key": key.group(1)}, allow_redirects=False)
+    form = checkout_form(shopper.get("/cart").text)
+    return shopper.post("/checkout", form, allow_redirects=False)
 
 
 def place_order(shopper: Shopper, product_id: int, quantity: int = 1) -> int:

@@ -26,7 +26,7 @@ import requests
 import socketio
 from argon2 import PasswordHasher
 
-from tests.live import ROOT, LiveSocket, Shopper, free_port
+from tests.live import ROOT, LiveSocket, Shopper, checkout_form, free_port
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -106,6 +106,15 @@ def query(url: str, sql: str, *params):
             return cursor.fetchall() if cursor.description else None
     finally:
         connection.close()
+
+
+def waiting_on_a_lock(url: str) -> int:
+    """How many sessions of the test database wait for a lock (a row, an advisory lock ...)."""
+    name = url.rsplit("/", 1)[1]
+    [(count,)] = query(
+        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", name
+    )
+    return count
 
 
 PASSWORD = "scale-out test password"
@@ -458,7 +467,7 @@ def buy(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
     """Put a product in the cart and check out over HTTP; return the order id."""
     response = shopper.post(f"/cart/add/{product_id}", {"quantity": str(quantity)}, token_from="/cart")
     assert response.status_code == 200, response.status_code
-    response = shopper.post("/checkout", {"idempotency_key": uuid.uuid4().hex}, token_from="/cart")
+    response = shopper.post("/checkout", checkout_form(shopper.get("/cart").text), token_from="/cart")
     match = re.search(r"/orders/(\d+)$", response.url)
     assert response.status_code == 200 and match, (response.status_code, response.url)
     return int(match.group(1))

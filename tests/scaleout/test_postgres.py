@@ -19,8 +19,9 @@ from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
 from shop.services import orders
+from shop.services.cart import get_cart
 from shop.services.errors import OutOfStock
-from tests.conftest import make_config, make_product, make_user
+from tests.conftest import fill_cart, make_config, make_order, make_product, make_user
 from tests.live import ROOT, LiveServer, without_time
 from tests.scaleout.conftest import admin_on, shopper_on
 from tests.scaleout.infra import (
@@ -33,6 +34,7 @@ from tests.scaleout.infra import (
     set_stock,
     unique_channel,
     wait_until,
+    waiting_on_a_lock,
 )
 
 pytestmark = pytest.mark.scaleout
@@ -113,6 +115,33 @@ def test_flask_db_upgrade_builds_the_models_schema_on_postgresql(empty_database)
     assert tables == [("alembic_version",)]
 
 
+def test_the_migrated_schema_takes_an_order_above_2_31_cents(empty_database):
+    """The money columns are BIGINTs after `flask db upgrade` (they were INTEGERs:
+    "integer out of range", a 500 at checkout)."""
+    assert flask_cli(empty_database, "db", "upgrade").returncode == 0
+    money = query(
+        empty_database,
+        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND column_name ~ '_cents$' ORDER BY 1",
+    )
+    assert money == [
+        ("order_items.unit_price_cents", "bigint"),
+        ("orders.total_cents", "bigint"),
+        ("products.price_cents", "bigint"),
+    ]
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=empty_database, SOCKETIO_MESSAGE_QUEUE=None))
+    with app.app_context():
+        shopper = make_user()
+        fill_cart(shopper, make_product("Safe", price_cents=10_000_000, stock=99), 99)
+        order = make_order(shopper, make_product("Gold bar", price_cents=2**31 + 52, stock=1))
+        order_id = order.id
+        db.session.remove()
+        db.engine.dispose()
+    assert query(empty_database, "SELECT total_cents FROM orders WHERE id = %s", order_id) == [
+        (2**31 + 52 + 99 * 10_000_000,)
+    ]
+
+
 @pytest.fixture(scope="module")
 def pg_app():
     """The app on its own PostgreSQL database, used from many threads at once."""
@@ -162,8 +191,9 @@ def checkout_all_at_once(app, user_ids: list[int]) -> dict[int, int | None]:
     def checkout(user_id: int) -> int | None:
         with app.app_context():
             try:
+                shown = get_cart(user_id).shown()  # the shopper saw the cart as it is
                 barrier.wait()
-                return orders.place_order(user_id, uuid.uuid4().hex).id
+                return orders.place_order(user_id, uuid.uuid4().hex, shown).id
             except OutOfStock:
                 return None
             finally:
@@ -213,14 +243,6 @@ def test_two_baskets_in_opposite_orders_never_deadlock_and_take_both_or_neither(
                 assert sorted(items) == sorted([x, y])
             assert db.session.get(Product, x).stock == stock_x - len(placed)
             assert db.session.get(Product, y).stock == stock_y - len(placed)
-
-
-def waiting_on_a_lock(url: str) -> int:
-    name = url.rsplit("/", 1)[1]
-    [(count,)] = query(
-        url, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", name
-    )
-    return count
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])

@@ -1,6 +1,6 @@
 """Fixtures and helpers for the hardening suite.
 
-``snapshot()`` reads every row of every table, so "nothing changed" is
+``snapshot()`` (in tests/conftest.py) reads every row of every table, so "nothing changed" is
 checked against the whole database rather than the rows a test thought of.
 Routes are enumerated from ``app.url_map``: a new route is covered without
 editing these tests.
@@ -16,15 +16,6 @@ from shop.extensions import db
 from tests.conftest import make_config, make_order, make_product, make_user
 from tests.live import LiveServer
 from tests.realtime.conftest import start_server
-
-
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table, in a stable order."""
-    db.session.rollback()
-    return {
-        table.name: sorted((tuple(row) for row in db.session.execute(table.select())), key=repr)
-        for table in db.metadata.sorted_tables
-    }
 
 
 def post_rules(app: Flask) -> list[Rule]:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import CartItem, Order, Product, User
-from tests.conftest import PASSWORD, checkout_key
-from tests.security.conftest import World, build, get_rules, post_rules, snapshot
+from tests.conftest import PASSWORD, checkout_form, snapshot
+from tests.security.conftest import World, build, get_rules, post_rules
 
 CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 # Routes that answer GET themselves (a form page); every other POST route is POST-only.
@@ -267,8 +267,8 @@ def test_cart_and_checkout_ignore_extra_fields(app, world, client):
 
     assert client.post(f"/cart/add/{world.product.id}", data={"quantity": "3", **extra}).status_code == 302
     assert client.post(f"/cart/update/{world.product.id}", data={"quantity": "2", **extra}).status_code == 302
-    key = checkout_key(client.get("/cart").data)
-    response = client.post("/checkout", data={"idempotency_key": key, **extra})
+    form = checkout_form(client.get("/cart").data)
+    response = client.post("/checkout", data={**form, **extra})
     assert response.status_code == 302
 
     db.session.rollback()
@@ -321,14 +321,20 @@ def test_admin_forms_ignore_extra_fields(app, world, client):
 
 
 def test_order_totals_are_computed_on_the_server_at_checkout(app, world, client):
-    """A price change after the cart was filled is what the order pays, not a stale form."""
+    """A price change after the cart page was shown is refused, never charged
+    from a stale form; the fresh page's form then pays the new price, whatever
+    total is posted beside it."""
     client.post("/auth/login", data={"email": "alice@example.com", "password": PASSWORD})
     client.post(f"/cart/add/{world.product.id}", data={"quantity": "1"})
-    key = checkout_key(client.get("/cart").data)
+    stale = checkout_form(client.get("/cart").data)
     db.session.execute(db.update(Product).where(Product.id == world.product.id).values(price_cents=999))
     db.session.commit()
 
-    client.post("/checkout", data={"idempotency_key": key, "total": "2500"})
+    refused = client.post("/checkout", data={**stale, "total": "2500"})
+    assert refused.status_code == 409
+    assert db.session.scalars(select(Order.id)).all() == [world.order.id]
+
+    client.post("/checkout", data={**checkout_form(refused.data), "total": "2500"})
 
     db.session.rollback()
     order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from shop.extensions import db
 from shop.services import accounts
-from tests.conftest import DATABASES, app_with_tables, checkout_key, database_url
+from tests.conftest import checkout_form
 from tests.security.conftest import World, post_rules
 from tests.security.test_forms import FORM_DATA, assert_no_inline_script
 
@@ -68,7 +68,17 @@ POST_FORMS = {
     "cart.add": ("alice", "/cart/add/{product_id}", ["quantity"]),
     "cart.update": ("alice", "/cart/update/{product_id}", ["quantity"]),
     "cart.remove": ("alice", "/cart/remove/{product_id}", []),
-    "cart.checkout": ("alice", "/checkout", ["idempotency_key"]),
+    "cart.checkout": (
+        "alice",
+        "/checkout",
+        [
+            "idempotency_key",
+            "shown_lines-0-product_id",
+            "shown_lines-0-quantity",
+            "shown_lines-0-unit_price_cents",
+            "shown_total_cents",
+        ],
+    ),
     "orders.cancel": ("bob", "/orders/{order_id}/cancel", []),
     "catalog.watch": ("alice", "/products/{sold_out_id}/watch", []),
     "catalog.unwatch": ("alice", "/products/{sold_out_id}/unwatch", []),
@@ -107,11 +117,10 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(params=DATABASES)
-def app(request, tmp_path):
+@pytest.fixture
+def app(db_app):
     """Every test here on SQLite and on PostgreSQL, which refuses what SQLite stores (NUL)."""
-    with database_url(request.param, tmp_path) as url, app_with_tables(SQLALCHEMY_DATABASE_URI=url) as app:
-        yield app
+    return db_app
 
 
 class Browsers:
@@ -227,7 +236,7 @@ def test_stored_markup_is_shown_escaped_everywhere(browsers):
     )
     product_id = max(map(int, re.findall(rb'data-product-id="(\d+)"', admin.get("/admin/products").data)))
     alice.post(f"/cart/add/{product_id}", data={"quantity": "1"})
-    alice.post("/checkout", data={"idempotency_key": checkout_key(alice.get("/cart").data)})
+    alice.post("/checkout", data=checkout_form(alice.get("/cart").data))
     pages = [
         ("anonymous", "/"),
         ("anonymous", f"/products/{product_id}"),

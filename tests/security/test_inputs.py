@@ -8,14 +8,13 @@ from config import ProductionConfig
 from shop import create_app
 from shop.extensions import db
 from shop.services import accounts
-from tests.conftest import DATABASES, PASSWORD, app_with_tables, database_url
-from tests.security.conftest import World, build, get_rules, post_rules, snapshot
+from tests.conftest import PASSWORD, snapshot
+from tests.security.conftest import World, build, get_rules, post_rules
 
 
-@pytest.fixture(params=DATABASES)
-def app(request, tmp_path):
-    with database_url(request.param, tmp_path) as url, app_with_tables(SQLALCHEMY_DATABASE_URI=url) as app:
-        yield app
+@pytest.fixture
+def app(db_app):
+    return db_app
 
 
 def signed_in(app, user):

@@ -20,7 +20,7 @@ from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
 from shop.models.order import CANCELLED, STATUSES
 from shop.services import accounts
-from tests.conftest import ShopClient, checkout_key, make_config, make_product, make_user
+from tests.conftest import ShopClient, checkout_form, make_config, make_product, make_user
 
 CART_TOTAL = re.compile(rb"data-cart-total>\xe2\x82\xac([0-9.]+)<")
 SHOPPERS = ("alice", "bob")
@@ -53,7 +53,7 @@ class ShopMachine(RuleBasedStateMachine):
         ]
         # stock + units in live orders, per product: changes only when the admin sets stock
         self.conserved = {pid: n + 1 for n, pid in enumerate(self.product_ids)}
-        self.last_keys: dict[str, str] = {}
+        self.last_forms: dict[str, dict[str, str]] = {}
 
     def teardown(self):
         db.session.remove()
@@ -87,13 +87,15 @@ class ShopMachine(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(SHOPPERS), again=st.booleans())
     def checkout(self, who, again):
-        """Check out with the cart page's key, or submit the last form a second time."""
-        if again and who in self.last_keys:
-            key = self.last_keys[who]
+        """Check out with the cart page's form, or submit the last form a second time."""
+        if again and who in self.last_forms:
+            form = self.last_forms[who]
+        elif self.cart_of(who):
+            form = checkout_form(self.clients[who].get("/cart").data)
         else:
-            key = checkout_key(self.clients[who].get("/cart").data) if self.cart_of(who) else "empty-cart"
-        self.last_keys[who] = key
-        self.post(who, "/checkout", {"idempotency_key": key, "total": "1", "price": "0"})
+            form = {"idempotency_key": "empty-cart"}
+        self.last_forms[who] = form
+        self.post(who, "/checkout", {**form, "total": "1", "price": "0"})
 
     @precondition(lambda self: self.order_ids())
     @rule(who=st.sampled_from(SHOPPERS), pick=st.integers(0, 50))

@@ -35,12 +35,11 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from shop.seed import DEMO_ADMIN
-from tests.live import LiveServer, Shopper, prepare_database
+from tests.live import LiveServer, Shopper, checkout_form, prepare_database
 
 PASSWORD = "soak-test-password"
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
 PLENTY = 100_000
-CHECKOUT_KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 ORDER_LOCATION = re.compile(r"/orders/(\d+)$")
 NEXT = {
     "placed": ["processing", "cancelled"],
@@ -216,10 +215,10 @@ def shop_once(shopper: Shopper, report: Report, rng: random.Random) -> None:
     if not expect(added, (302, 409), "add to cart", report) or added.status_code == 409:
         report.count("refused: out of stock")
         return
-    key = CHECKOUT_KEY.search(shopper.http.get(f"{shopper.base_url}/cart", timeout=60).text)
+    form = checkout_form(shopper.http.get(f"{shopper.base_url}/cart", timeout=60).text)
     placed = shopper.http.post(
         f"{shopper.base_url}/checkout",
-        data={"csrf_token": shopper.token, "idempotency_key": key.group(1)},
+        data={"csrf_token": shopper.token, **form},
         allow_redirects=False,
         timeout=60,
     )
