@@ -71,6 +71,11 @@ class Config:
     PRODUCTS_PER_PAGE = 12
     ORDERS_PER_PAGE = 20
 
+    # -- accounts: sign-in limits, login-session lifetimes, password hashing ----------
+    # Password hashes computed at once per worker, in OS threads off the event
+    # loop (each takes a core for tens of milliseconds; more wait their turn).
+    PASSWORD_HASH_CONCURRENCY = int(os.environ.get("PASSWORD_HASH_CONCURRENCY", "2"))
+
 
 def _local_secret() -> str:
     """A secret kept in instance/ so that a restart does not log everyone out."""

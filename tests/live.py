@@ -70,13 +70,21 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=self.env, stdout=log, stderr=log
         )
+        try:
+            self._wait_until_up(timeout)
+        except BaseException:
+            self.stop()  # the caller gets no server to stop: none may be left running
+            raise
+        return self
+
+    def _wait_until_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
-                    return self
+                    return
             except requests.ConnectionError:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")

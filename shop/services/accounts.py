@@ -2,11 +2,11 @@
 
 from functools import cache
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.extensions import db
-from shop.models import LoginSession, SocketConnection, User, normalize_email
+from shop.models import LoginSession, SocketConnection, User, hash_password, normalize_email, verify_password
 from shop.realtime import publisher
 from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput
 from shop.services.transaction import write_transaction
@@ -85,13 +85,25 @@ def end_session(token: str) -> None:
 
 
 def change_password(user_id: int, keep_token: str, current: str, new: str) -> None:
-    """Change the password and sign out every other session of the user."""
+    """Change the password and sign out every other session of the user.
+
+    Both argon2 computations run before the write transaction, which on
+    SQLite would keep every other writer waiting for them; the UPDATE checks
+    that the hash is still the one the current password was checked against.
+    """
     _check_password(new)
+    old_hash = db.session.scalar(select(User.password_hash).where(User.id == user_id))
+    if old_hash is None or not verify_password(old_hash, current):
+        raise InvalidCredentials("Your current password is not right.")
+    new_hash = hash_password(new)
     with write_transaction() as session:
-        user = session.get(User, user_id)
-        if not user.check_password(current):
+        changed = session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        ).rowcount
+        if not changed:  # changed meanwhile by another browser
             raise InvalidCredentials("Your current password is not right.")
-        user.set_password(new)
         others = (SocketConnection.user_id == user_id) & (SocketConnection.login_token != keep_token)
         _close_sockets(session, others)
         session.execute(
