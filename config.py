@@ -72,6 +72,15 @@ class Config:
     ORDERS_PER_PAGE = 20
 
     # -- accounts: sign-in limits, login-session lifetimes, password hashing ----------
+    # LOGIN_RATE_LIMIT (above) is the failure budget: failed logins, refused
+    # registrations and wrong current passwords, per client (and per account
+    # for the password change). The two below count what succeeds as well.
+    # Every POST to the login and sign-up forms, successful or not, per client.
+    AUTH_ATTEMPT_RATE_LIMIT = os.environ.get("AUTH_ATTEMPT_RATE_LIMIT", "20 per minute")
+    # Accounts a client may open (successful sign-ups). With sign-up open to
+    # anyone, a new account answers "was this email free?": this cap is what
+    # slows a stranger who asks that of many addresses.
+    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "5 per hour")
     # Password hashes computed at once per worker, in OS threads off the event
     # loop (each takes a core for tens of milliseconds; more wait their turn).
     PASSWORD_HASH_CONCURRENCY = int(os.environ.get("PASSWORD_HASH_CONCURRENCY", "2"))

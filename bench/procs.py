@@ -185,6 +185,8 @@ def shop_server(
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": mode,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "AUTH_ATTEMPT_RATE_LIMIT": "1000 per minute",
+            "SIGNUP_RATE_LIMIT": "1000 per minute",
             **env,
         },
         cpus,

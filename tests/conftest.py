@@ -148,6 +148,13 @@ class Auth:
         return self.client.post("/auth/logout")
 
 
+def client_from(app, address: str) -> FlaskClient:
+    """A test client whose requests come from ``address`` (another client to a rate limit)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 @pytest.fixture
 def auth(client):
     return Auth(client)

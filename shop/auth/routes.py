@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
@@ -11,13 +12,17 @@ from shop.services.errors import DomainError
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-# Failed logins and refused registrations of a registered email share one
-# budget per client, so probing the sign-up form is no faster than the login.
+# The failure budget (LOGIN_RATE_LIMIT): failed logins, refused registrations
+# of a registered email and wrong current passwords share one budget per
+# client, so no form is a faster way to guess than the login.
 LOGIN_FAILURES = "login-failures"
+# Every POST to the login and sign-up forms, successful or not (AUTH_ATTEMPT_RATE_LIMIT):
+# each costs an argon2 computation.
+AUTH_ATTEMPTS = "auth-attempts"
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _setting(name: str):
+    return lambda: current_app.config[name]
 
 
 def _failed_login(response) -> bool:
@@ -28,8 +33,33 @@ def _refused_credentials(response) -> bool:
     return response.status_code == 401
 
 
+def _signed_in(response) -> bool:
+    return response.status_code == 302
+
+
+def _account_key() -> str:
+    """The signed-in account: its every browser and address share one budget."""
+    if current_user.is_authenticated:
+        return f"account:{current_user.id}"
+    return get_remote_address()
+
+
+def _every_attempt():
+    return limiter.shared_limit(_setting("AUTH_ATTEMPT_RATE_LIMIT"), AUTH_ATTEMPTS, methods=["POST"])
+
+
+def _failure_budget(deduct_when):
+    return limiter.shared_limit(
+        _setting("LOGIN_RATE_LIMIT"), LOGIN_FAILURES, methods=["POST"], deduct_when=deduct_when
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_refused_credentials)
+@_every_attempt()
+@_failure_budget(_refused_credentials)
+# Every 302 counts, a sign-in through this form too: counting only new
+# accounts would tell a stranger which emails are taken.
+@limiter.limit(_setting("SIGNUP_RATE_LIMIT"), methods=["POST"], deduct_when=_signed_in)
 def register():
     """Create an account and sign in; a registered email answers as a login would."""
     form = RegisterForm()
@@ -47,9 +77,10 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_failed_login)
+@_every_attempt()
+@_failure_budget(_failed_login)
 def login():
-    """Sign in; failed attempts are rate-limited per client."""
+    """Sign in; every attempt, and failed ones more tightly, are rate-limited per client."""
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -76,9 +107,17 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@_failure_budget(_refused_credentials)
+@limiter.limit(
+    _setting("LOGIN_RATE_LIMIT"), key_func=_account_key, methods=["POST"], deduct_when=_refused_credentials
+)
 @login_required
 def password():
-    """Change the password; every other browser of this user is signed out."""
+    """Change the password; every other browser of this user is signed out.
+
+    A wrong current password uses up the client's failure budget, shared with
+    the login, and as much again of the account's own.
+    """
     form = PasswordForm()
     if form.validate_on_submit():
         try:

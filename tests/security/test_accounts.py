@@ -12,7 +12,7 @@ from config import Config, ProductionConfig
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, User
-from tests.conftest import PASSWORD, Auth, ShopClient, count, make_config, make_user
+from tests.conftest import PASSWORD, Auth, ShopClient, client_from, count, make_config, make_user
 from tests.realtime.conftest import login, register, wait_disconnected
 
 CSRF_INPUT = re.compile(rb'<input id="csrf_token" name="csrf_token" type="hidden" value="[^"]*">')
@@ -261,6 +261,112 @@ def test_refused_registrations_count_as_failed_logins():
         db.session.remove()
     assert probes == [401, 401, 401]
     assert login_after == 429
+
+
+# -- every login and sign-up is limited, and so are new accounts -----------------------
+
+
+def test_the_default_budgets():
+    assert Config.AUTH_ATTEMPT_RATE_LIMIT == "20 per minute"
+    assert Config.SIGNUP_RATE_LIMIT == "5 per hour"
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, AUTH_ATTEMPT_RATE_LIMIT="4 per minute")
+def test_logins_and_sign_ups_share_a_budget_per_client_successful_or_not(app, shopper):
+    logins = [Auth(app.test_client()).login().status_code for _ in range(2)]
+    invalid = app.test_client().post("/auth/register", data={"email": "not an email"}).status_code
+    sign_up = app.test_client().post("/auth/register", data=register_form("new@example.com", PASSWORD))
+
+    login_after = Auth(app.test_client()).login()
+    sign_up_after = app.test_client().post("/auth/register", data=register_form("more@example.com", PASSWORD))
+    elsewhere = Auth(client_from(app, "10.0.0.2")).login().status_code
+
+    assert logins == [302, 302]
+    assert invalid == 400
+    assert sign_up.status_code == 302
+    assert login_after.status_code == sign_up_after.status_code == 429
+    assert b"Slow down" in login_after.data
+    assert count(User) == 2  # the shopper and new@
+    assert elsewhere == 302  # the budget is the client's
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, SIGNUP_RATE_LIMIT="3 per hour")
+def test_a_client_may_open_only_so_many_accounts(app, shopper):
+    def sign_up(email, password=PASSWORD, client=None, **headers):
+        client = client or app.test_client()
+        return client.post("/auth/register", data=register_form(email, password), headers=headers).status_code
+
+    refused = [sign_up("bad", "x"), sign_up(shopper.email, "a wrong password")]
+    opened = [
+        sign_up("one@example.com"),
+        # signing in through the sign-up form counts as an account opened: it
+        # answers as a new account would, so it must cost the same
+        sign_up(shopper.email, PASSWORD),
+        sign_up("two@example.com"),
+    ]
+    capped = sign_up("three@example.com", **{"X-Forwarded-For": "10.9.9.9"})
+    elsewhere = sign_up("four@example.com", client=client_from(app, "10.0.0.3"))
+
+    assert refused == [400, 401]  # refusals open nothing and use none of the cap
+    assert opened == [302, 302, 302]
+    assert capped == 429
+    assert elsewhere == 302
+    emails = set(db.session.scalars(select(User.email)))
+    assert emails == {shopper.email, "one@example.com", "two@example.com", "four@example.com"}
+
+
+# -- the password change shares the failure budget, per client and per account ---------
+
+
+def change_password(client, current: str):
+    form = {"current": current, "password": "a new passphrase", "confirm": "a new passphrase"}
+    return client.post("/auth/password", data=form)
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_wrong_current_passwords_use_up_the_clients_failure_budget(app, shopper):
+    browser = app.test_client()
+    assert Auth(browser).login().status_code == 302
+
+    guesses = [change_password(browser, f"guess number {n}").status_code for n in range(3)]
+    right = change_password(browser, PASSWORD)
+    login_here = Auth(app.test_client()).login()
+
+    assert guesses == [401, 401, 401]
+    assert right.status_code == 429
+    assert b"Slow down" in right.data
+    assert login_here.status_code == 429  # one budget with the login form
+    db.session.expire_all()
+    assert db.session.get(User, shopper.id).check_password(PASSWORD)
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_failed_logins_count_against_the_password_change_too(app, shopper):
+    browser = app.test_client()
+    assert Auth(browser).login().status_code == 302
+    failures = [Auth(app.test_client()).login(password="wrong password").status_code for _ in range(3)]
+    assert failures == [401, 401, 401]
+    assert change_password(browser, PASSWORD).status_code == 429
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_wrong_current_passwords_use_up_the_accounts_budget_from_every_address(app, shopper):
+    clients = [client_from(app, f"10.0.1.{n}") for n in range(4)]
+    for client in clients:
+        assert Auth(client).login().status_code == 302
+
+    guesses = [change_password(client, "a guessed password").status_code for client in clients[:3]]
+    from_a_fourth_address = change_password(clients[3], PASSWORD)
+
+    assert guesses == [401, 401, 401]
+    assert from_a_fourth_address.status_code == 429
+    # the control: that address's own budget is whole, its login form works
+    assert Auth(client_from(app, "10.0.1.3")).login().status_code == 302
+    # and another account's password change is not held up
+    other = make_user("other@example.com", "Oz")
+    other_browser = client_from(app, "10.0.2.1")
+    assert Auth(other_browser).login(other.email).status_code == 302
+    assert change_password(other_browser, PASSWORD).status_code == 302
 
 
 # -- passwords -------------------------------------------------------------------
