@@ -187,6 +187,7 @@ def shop_server(
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "AUTH_ATTEMPT_RATE_LIMIT": "1000 per minute",
             "SIGNUP_RATE_LIMIT": "1000 per minute",
+            "MAX_LOGIN_SESSIONS": "1000",
             **env,
         },
         cpus,

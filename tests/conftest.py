@@ -6,12 +6,12 @@ from functools import cache
 import pytest
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from config import TestingConfig
 from shop import create_app
 from shop.extensions import db
-from shop.models import Notification, Order, Product, User, normalize_email
+from shop.models import LoginSession, Notification, Order, Product, User, normalize_email
 from shop.services import accounts, orders
 from shop.services import cart as cart_service
 
@@ -146,6 +146,18 @@ class Auth:
 
     def logout(self):
         return self.client.post("/auth/logout")
+
+
+def session_token(client) -> str | None:
+    """The login-session token this client's cookie names (None when signed out)."""
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+def set_session_times(token: str, **times) -> None:
+    """Move a login session's ``created_at`` and ``last_seen_at`` (aware datetimes)."""
+    db.session.execute(update(LoginSession).where(LoginSession.token == token).values(**times))
+    db.session.commit()
 
 
 def client_from(app, address: str) -> FlaskClient:

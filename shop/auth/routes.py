@@ -136,7 +136,7 @@ def password():
 def _sign_in(user) -> None:
     """A fresh session for the new login: nothing from before it survives."""
     session.clear()
-    user.login_token = accounts.start_session(user.id)
+    user.login_token = accounts.start_session(user.id, request.user_agent.string, request.remote_addr or "")
     login_user(user)
 
 

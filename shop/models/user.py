@@ -16,6 +16,7 @@ from shop.offload import run_cpu_bound
 # minimum (m=19 MiB, t=2, p=1). Each hash or check takes tens of milliseconds
 # of CPU: it runs through shop.offload, off the event loop.
 PASSWORDS = PasswordHasher()
+MAX_USER_AGENT = 300
 
 
 class User(UserMixin, db.Model):
@@ -49,13 +50,22 @@ class User(UserMixin, db.Model):
 
 
 class LoginSession(db.Model):
-    """One signed-in browser; deleting the row signs that browser out."""
+    """One signed-in browser; deleting the row signs that browser out.
+
+    ``token`` is the secret its cookie names. ``public_id`` names the session
+    on the account page and in its forms: it signs nobody in.
+    """
 
     __tablename__ = "login_sessions"
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: token_urlsafe(32))
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: token_urlsafe(16))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most every LOGIN_SESSION_TOUCH_SECONDS, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(MAX_USER_AGENT), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")  # at sign-in; 45: the longest IPv6 text
 
     user: Mapped[User] = relationship()
 

@@ -1,17 +1,56 @@
-"""Accounts and login sessions."""
+"""Accounts and login sessions.
 
+A login session is a row: the cookie names its secret token, and deleting the
+row signs that browser out (its sockets are closed too, on whichever worker
+holds them). A session ends when unused for LOGIN_SESSION_IDLE_SECONDS or
+LOGIN_SESSION_MAX_SECONDS after sign-in, and an account keeps at most
+MAX_LOGIN_SESSIONS: a new login signs out the least recently used beyond it.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shop.extensions import db
 from shop.models import LoginSession, SocketConnection, User, hash_password, normalize_email, verify_password
+from shop.models.base import utcnow
+from shop.models.user import MAX_USER_AGENT
 from shop.realtime import publisher
 from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput
 from shop.services.transaction import write_transaction
 
 MIN_PASSWORD_LENGTH = 8
+MAX_IP = 45
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """How long login sessions live, how often "last seen" is written, how many an account keeps."""
+
+    idle: timedelta
+    lifetime: timedelta
+    touch_every: timedelta
+    per_account: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SessionRules":
+        return cls(
+            idle=timedelta(seconds=config["LOGIN_SESSION_IDLE_SECONDS"]),
+            lifetime=timedelta(seconds=config["LOGIN_SESSION_MAX_SECONDS"]),
+            touch_every=timedelta(seconds=config["LOGIN_SESSION_TOUCH_SECONDS"]),
+            per_account=max(1, config["MAX_LOGIN_SESSIONS"]),
+        )
+
+    def live(self, now: datetime) -> ColumnElement[bool]:
+        """SQL: the session is neither unused too long nor too old."""
+        return (LoginSession.last_seen_at > now - self.idle) & (LoginSession.created_at > now - self.lifetime)
 
 
 def register(email: str, name: str, password: str, is_admin: bool = False) -> User:
@@ -56,23 +95,63 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def start_session(user_id: int) -> str:
-    """Open a login session and return its token (what the cookie will name)."""
+def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
+    """Open a login session and return its token (what the cookie will name).
+
+    On the way the account's expired sessions are deleted, and the least
+    recently used ones beyond MAX_LOGIN_SESSIONS are signed out, sockets and all.
+    """
+    rules, now = _rules(), utcnow()
     with write_transaction() as session:
-        login = LoginSession(user_id=user_id)
+        # One login of an account at a time, so that two cannot both take the
+        # cap's last place (PostgreSQL; SQLite's BEGIN IMMEDIATE already waits).
+        session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        _end_sessions(session, (LoginSession.user_id == user_id) & ~rules.live(now))
+        login = LoginSession(
+            user_id=user_id,
+            user_agent=user_agent[:MAX_USER_AGENT],
+            ip=(ip or "")[:MAX_IP],
+            created_at=now,
+            last_seen_at=now,
+        )
         session.add(login)
         session.flush()
+        beyond_the_cap = session.scalars(
+            select(LoginSession.token)
+            .where(LoginSession.user_id == user_id, LoginSession.token != login.token)
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.created_at.desc())
+            .offset(rules.per_account - 1)
+        ).all()
+        if beyond_the_cap:
+            _end_sessions(session, LoginSession.token.in_(beyond_the_cap))
         token = login.token
     return token
 
 
 def load_session_user(token: str) -> User | None:
-    """The user a login session belongs to: one query, asked on every request and socket connect."""
-    user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id).where(LoginSession.token == token)
-    )
-    if user is None:
+    """The user of a live login session: one query, asked on every request and socket event.
+
+    An expired session signs nobody in. "Last seen" is written only once it is
+    LOGIN_SESSION_TOUCH_SECONDS old, so a busy browser writes a few times an
+    hour, not on every request.
+    """
+    rules, now = _rules(), utcnow()
+    row = db.session.execute(
+        select(User, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token == token, rules.live(now))
+    ).first()
+    if row is None:
         return None
+    user, last_seen = row
+    if now - last_seen >= rules.touch_every:
+        with write_transaction() as session:
+            session.execute(
+                update(LoginSession)
+                .where(LoginSession.token == token, LoginSession.last_seen_at <= now - rules.touch_every)
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
     user.login_token = token
     return user
 
@@ -111,6 +190,13 @@ def change_password(user_id: int, keep_token: str, current: str, new: str) -> No
         )
 
 
+def prune_sessions() -> int:
+    """Delete every expired login session (closing any socket still open on one); how many."""
+    rules, now = _rules(), utcnow()
+    with write_transaction() as session:
+        return _end_sessions(session, ~rules.live(now))
+
+
 def make_admin(email: str) -> User:
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.email == normalize_email(email)))
@@ -132,7 +218,24 @@ def forget_socket(sid: str) -> None:
 
 
 def session_is_live(token: str | None) -> bool:
-    return bool(token) and db.session.get(LoginSession, token) is not None
+    if not token:
+        return False
+    live = select(LoginSession.token).where(LoginSession.token == token, _rules().live(utcnow()))
+    return db.session.scalar(live) is not None
+
+
+def _rules() -> SessionRules:
+    return SessionRules.from_config(current_app.config)
+
+
+def _end_sessions(session: Session, condition: ColumnElement[bool]) -> int:
+    """Delete the login sessions matching ``condition`` and close their sockets; how many."""
+    ending = select(LoginSession.token).where(condition)
+    _close_sockets(session, SocketConnection.login_token.in_(ending))
+    deleted = session.execute(
+        delete(LoginSession).where(condition).execution_options(synchronize_session=False)
+    )
+    return deleted.rowcount
 
 
 def _close_sockets(session, condition) -> None:

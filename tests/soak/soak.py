@@ -35,7 +35,7 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from shop.seed import DEMO_ADMIN
-from tests.live import GENEROUS_AUTH_LIMITS, LiveServer, Shopper, prepare_database
+from tests.live import LiveServer, Shopper, prepare_database
 
 PASSWORD = "soak-test-password"
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
@@ -389,8 +389,7 @@ async def soak(args) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
     url = f"sqlite:///{folder / 'soak.db'}"
     emails = setup_database(url, args.users)
-    limits = {name: "100000 per minute" for name in GENEROUS_AUTH_LIMITS}
-    server = LiveServer(url, folder, **limits).start()
+    server = LiveServer(url, folder, LOGIN_RATE_LIMIT="100000 per minute").start()
     rss: list[tuple[float, int]] = []
     stop_sampling = threading.Event()
     try:
