@@ -23,7 +23,8 @@ from shop.models import LoginSession, SocketConnection, User, hash_password, nor
 from shop.models.base import utcnow
 from shop.models.user import MAX_USER_AGENT
 from shop.realtime import publisher
-from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput
+from shop.services.devices import describe_device
+from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound
 from shop.services.transaction import write_transaction
 
 MIN_PASSWORD_LENGTH = 8
@@ -51,6 +52,18 @@ class SessionRules:
     def live(self, now: datetime) -> ColumnElement[bool]:
         """SQL: the session is neither unused too long nor too old."""
         return (LoginSession.last_seen_at > now - self.idle) & (LoginSession.created_at > now - self.lifetime)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One signed-in browser as the account page shows it (never its token)."""
+
+    public_id: str
+    device: str
+    ip: str
+    signed_in_at: datetime
+    last_seen_at: datetime
+    current: bool
 
 
 def register(email: str, name: str, password: str, is_admin: bool = False) -> User:
@@ -188,6 +201,48 @@ def change_password(user_id: int, keep_token: str, current: str, new: str) -> No
         session.execute(
             delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.token != keep_token)
         )
+
+
+def list_sessions(user_id: int, current_token: str) -> list[SessionView]:
+    """The account's live sessions: this browser's first, then the most recently used."""
+    rules, now = _rules(), utcnow()
+    rows = db.session.scalars(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, rules.live(now))
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.created_at.desc())
+    ).all()
+    views = [
+        SessionView(
+            public_id=row.public_id,
+            device=describe_device(row.user_agent),
+            ip=row.ip or "unknown",
+            signed_in_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            current=row.token == current_token,
+        )
+        for row in rows
+    ]
+    return sorted(views, key=lambda view: not view.current)
+
+
+def sign_out_session(user_id: int, public_id: str, current_token: str) -> bool:
+    """Sign out one session of the account and close its sockets; True if it was this browser's."""
+    with write_transaction() as session:
+        token = session.scalar(
+            select(LoginSession.token).where(
+                LoginSession.user_id == user_id, LoginSession.public_id == public_id
+            )
+        )
+        if token is None:  # another account's, or signed out already
+            raise NotFound("That session is not signed in.")
+        _end_sessions(session, LoginSession.token == token)
+    return token == current_token
+
+
+def sign_out_everywhere(user_id: int) -> int:
+    """Sign out every session of the account, this browser's too, and close their sockets."""
+    with write_transaction() as session:
+        return _end_sessions(session, LoginSession.user_id == user_id)
 
 
 def prune_sessions() -> int:
