@@ -3,6 +3,7 @@ change, cookie flags, no account enumeration, failed-login limits, passwords."""
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from argon2 import Type, extract_parameters
@@ -191,6 +192,37 @@ def test_registering_a_taken_email_with_its_password_answers_as_a_new_account(ap
     assert signed_in(client)
     assert count(User) == 2
     assert db.session.scalar(select(User.name).where(User.id == shopper.id)) == "Sam"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_section(title: str) -> str:
+    """One section of the README, its lines joined by single spaces."""
+    text = README.read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return " ".join(text[start : end if end != -1 else None].split())
+
+
+def test_the_readme_claims_only_what_the_sign_up_form_does(client, shopper):
+    """Sign-up tells a stranger that an email was free (it gets an account): the
+    README must not promise "no account enumeration", and must name the cap."""
+    free = client.post("/auth/register", data=register_form("free@example.com", "a guessed password"))
+    assert free.status_code == 302
+    assert count(User) == 2
+
+    security = readme_section("Security")
+    assert "no account enumeration" not in security.lower()
+    assert "a new account, and that new account is itself the answer" in security
+    assert f"(`SIGNUP_RATE_LIMIT`, {Config.SIGNUP_RATE_LIMIT};" in security
+    # and the figures it gives are the defaults
+    assert f"failure budget of {Config.LOGIN_RATE_LIMIT} per client" in security
+    assert f"counts against {Config.AUTH_ATTEMPT_RATE_LIMIT} per client" in security
+    days = 24 * 3600
+    assert f"after {Config.LOGIN_SESSION_IDLE_SECONDS // days} days unused" in security
+    assert f"or {Config.LOGIN_SESSION_MAX_SECONDS // days} days after sign-in" in security
+    assert f"keeps at most {Config.MAX_LOGIN_SESSIONS}," in security
 
 
 # -- failed logins are limited per client -------------------------------------------
