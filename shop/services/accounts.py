@@ -123,7 +123,7 @@ def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
         login = LoginSession(
             user_id=user_id,
             user_agent=user_agent[:MAX_USER_AGENT],
-            ip=(ip or "")[:MAX_IP],
+            ip=ip[:MAX_IP],
             created_at=now,
             last_seen_at=now,
         )
