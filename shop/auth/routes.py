@@ -3,11 +3,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse as parse_limit
 
 from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
 from shop.extensions import limiter
 from shop.services import accounts
-from shop.services.errors import DomainError
+from shop.services.errors import DomainError, InvalidCredentials, InvalidInput
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -16,9 +17,11 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 # of a registered email and wrong current passwords share one budget per
 # client, so no form is a faster way to guess than the login.
 LOGIN_FAILURES = "login-failures"
-# Every POST to the login and sign-up forms, successful or not (AUTH_ATTEMPT_RATE_LIMIT):
-# each costs an argon2 computation.
+# Every POST to the login, sign-up and password forms, successful or not
+# (AUTH_ATTEMPT_RATE_LIMIT): each costs argon2 computations, and the budget
+# also bounds how many a client can send in parallel past the others.
 AUTH_ATTEMPTS = "auth-attempts"
+SIGN_UPS = "sign-ups"
 
 
 def _setting(name: str):
@@ -33,8 +36,17 @@ def _refused_credentials(response) -> bool:
     return response.status_code == 401
 
 
-def _signed_in(response) -> bool:
-    return response.status_code == 302
+def _sign_up_slot() -> bool:
+    """Take one of this client's SIGNUP_RATE_LIMIT accounts, or say there is none left.
+
+    Taken with one atomic hit when the sign-up is about to succeed: a count
+    made after the response (deduct_when) lets sign-ups sent in parallel all
+    pass the check before any of them is counted.
+    """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    cap = parse_limit(current_app.config["SIGNUP_RATE_LIMIT"])
+    return limiter.limiter.hit(cap, SIGN_UPS, get_remote_address())
 
 
 def _account_key() -> str:
@@ -57,16 +69,18 @@ def _failure_budget(deduct_when):
 @bp.route("/register", methods=["GET", "POST"])
 @_every_attempt()
 @_failure_budget(_refused_credentials)
-# Every 302 counts, a sign-in through this form too: counting only new
-# accounts would tell a stranger which emails are taken.
-@limiter.limit(_setting("SIGNUP_RATE_LIMIT"), methods=["POST"], deduct_when=_signed_in)
 def register():
-    """Create an account and sign in; a registered email answers as a login would."""
+    """Create an account and sign in; a registered email answers as a login would.
+
+    Each success takes one of the client's SIGNUP_RATE_LIMIT accounts, a
+    sign-in through this form too: counting only new accounts would tell a
+    stranger which emails are taken. Beyond it, the 429 error page.
+    """
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.email.data, form.name.data, form.password.data)
-        except DomainError as exc:
+            user = accounts.sign_up(form.email.data, form.name.data, form.password.data, admit=_sign_up_slot)
+        except (InvalidCredentials, InvalidInput) as exc:
             flash(exc.message, "error")
             return render_template("auth/register.html", form=form), exc.status
         _sign_in(user)
@@ -107,6 +121,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@_every_attempt()
 @_failure_budget(_refused_credentials)
 @limiter.limit(
     _setting("LOGIN_RATE_LIMIT"), key_func=_account_key, methods=["POST"], deduct_when=_refused_credentials

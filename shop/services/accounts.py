@@ -7,7 +7,7 @@ LOGIN_SESSION_MAX_SECONDS after sign-in, and an account keeps at most
 MAX_LOGIN_SESSIONS: a new login signs out the least recently used beyond it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,7 +24,7 @@ from shop.models.base import utcnow
 from shop.models.user import MAX_USER_AGENT
 from shop.realtime import publisher
 from shop.services.devices import describe_device
-from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound
+from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound, RateLimited
 from shop.services.transaction import write_transaction
 
 MIN_PASSWORD_LENGTH = 8
@@ -66,10 +66,18 @@ class SessionView:
     current: bool
 
 
-def register(email: str, name: str, password: str, is_admin: bool = False) -> User:
+def _anyone() -> bool:
+    return True
+
+
+def register(
+    email: str, name: str, password: str, is_admin: bool = False, admit: Callable[[], bool] = _anyone
+) -> User:
+    """Create an account; ``admit`` is asked just before it is written (see sign_up)."""
     _check_password(password)
     user = User(email=normalize_email(email), name=name.strip(), is_admin=is_admin)
     user.set_password(password)
+    _check_admitted(admit)
     try:
         with write_transaction() as session:
             if session.scalar(select(User.id).where(User.email == user.email)):
@@ -80,7 +88,7 @@ def register(email: str, name: str, password: str, is_admin: bool = False) -> Us
     return user
 
 
-def sign_up(email: str, name: str, password: str) -> User:
+def sign_up(email: str, name: str, password: str, admit: Callable[[], bool] = _anyone) -> User:
     """Create an account, answering for a registered email exactly as a login would.
 
     Without a confirmation email the form cannot hide that a brand-new address
@@ -88,13 +96,18 @@ def sign_up(email: str, name: str, password: str) -> User:
     with that account's password it signs its owner in (as a new account
     would be), with any other password it fails with the login's
     InvalidCredentials. Both paths cost one argon2 computation.
+
+    ``admit`` (the caller's cap on new accounts per client) is asked once the
+    answer is a success, before anything is written or anyone signed in; when
+    it says no, RateLimited. Both kinds of success ask it, so the cap does
+    not tell them apart either, and a refusal costs nothing of it.
     """
     if db.session.scalar(select(User.id).where(User.email == normalize_email(email))):
-        return authenticate(email, password)
+        return _admitted(authenticate(email, password), admit)
     try:
-        return register(email, name, password)
+        return register(email, name, password, admit=admit)
     except EmailTaken:  # registered by a concurrent request meanwhile
-        return authenticate(email, password)
+        return _admitted(authenticate(email, password), admit)
 
 
 def authenticate(email: str, password: str) -> User:
@@ -297,6 +310,16 @@ def _close_sockets(session, condition) -> None:
     sids = session.scalars(select(SocketConnection.sid).where(condition)).all()
     session.execute(delete(SocketConnection).where(condition))
     publisher.queue_disconnect(session, list(sids))
+
+
+def _check_admitted(admit: Callable[[], bool]) -> None:
+    if not admit():
+        raise RateLimited("Too many new accounts from your address. Please try again later.")
+
+
+def _admitted(user: User, admit: Callable[[], bool]) -> User:
+    _check_admitted(admit)
+    return user
 
 
 @cache

@@ -2,19 +2,21 @@
 change, cookie flags, no account enumeration, failed-login limits, passwords."""
 
 import re
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from argon2 import Type, extract_parameters
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config import Config, ProductionConfig
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, User
 from tests.conftest import PASSWORD, Auth, ShopClient, client_from, count, make_config, make_user
-from tests.realtime.conftest import login, register, wait_disconnected
+from tests.live import Shopper
+from tests.realtime.conftest import login, register, server_database, start_server, wait_disconnected
 
 CSRF_INPUT = re.compile(rb'<input id="csrf_token" name="csrf_token" type="hidden" value="[^"]*">')
 SESSION_COOKIE = "session"
@@ -336,15 +338,61 @@ def test_a_client_may_open_only_so_many_accounts(app, shopper):
         sign_up(shopper.email, PASSWORD),
         sign_up("two@example.com"),
     ]
-    capped = sign_up("three@example.com", **{"X-Forwarded-For": "10.9.9.9"})
+    capped = app.test_client().post(
+        "/auth/register",
+        data=register_form("three@example.com", PASSWORD),
+        headers={"X-Forwarded-For": "10.9.9.9"},
+    )
     elsewhere = sign_up("four@example.com", client=client_from(app, "10.0.0.3"))
 
     assert refused == [400, 401]  # refusals open nothing and use none of the cap
     assert opened == [302, 302, 302]
-    assert capped == 429
+    assert capped.status_code == 429
+    assert b"Slow down" in capped.data  # the error page, as for every limit
     assert elsewhere == 302
     emails = set(db.session.scalars(select(User.email)))
     assert emails == {shopper.email, "one@example.com", "two@example.com", "four@example.com"}
+
+
+PARALLEL_SIGN_UPS = 8
+
+
+def test_sign_ups_sent_in_parallel_open_no_more_accounts_than_the_cap(tmp_path_factory):
+    """A real server, eight sign-ups from one client at once, a cap of three."""
+    server = start_server(tmp_path_factory, SIGNUP_RATE_LIMIT="3 per hour")
+    try:
+        browsers = [Shopper(server.url) for _ in range(PARALLEL_SIGN_UPS)]
+        forms = [
+            {
+                "csrf_token": browser.csrf_token("/auth/register"),
+                **register_form(f"p{n}@example.com", PASSWORD),
+            }
+            for n, browser in enumerate(browsers)
+        ]
+        start = threading.Barrier(PARALLEL_SIGN_UPS)
+        statuses = []
+
+        def sign_up(browser, form):
+            start.wait(10)
+            response = browser.http.post(
+                server.url + "/auth/register", data=form, timeout=60, allow_redirects=False
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=sign_up, args=pair) for pair in zip(browsers, forms, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with server_database(server) as session:
+            opened = session.scalar(
+                select(func.count()).select_from(User).where(User.email.like("p%@example.com"))
+            )
+    finally:
+        server.stop()
+
+    assert sorted(statuses) == [302] * 3 + [429] * (PARALLEL_SIGN_UPS - 3)
+    assert opened == 3
 
 
 # -- the password change shares the failure budget, per client and per account ---------
