@@ -75,11 +75,11 @@ class Config:
     # LOGIN_RATE_LIMIT (above) is the failure budget: failed logins, refused
     # registrations and wrong current passwords, per client (and per account
     # for the password change). The two below count what succeeds as well.
-    # Every POST to the login and sign-up forms, successful or not, per client.
+    # Every POST to the login, sign-up and password forms, successful or not, per client.
     AUTH_ATTEMPT_RATE_LIMIT = os.environ.get("AUTH_ATTEMPT_RATE_LIMIT", "20 per minute")
-    # Accounts a client may open (successful sign-ups). With sign-up open to
-    # anyone, a new account answers "was this email free?": this cap is what
-    # slows a stranger who asks that of many addresses.
+    # Accounts a client may open (successful sign-ups, each taken atomically).
+    # With sign-up open to anyone, a new account answers "was this email
+    # free?": this cap is what slows a stranger who asks that of many addresses.
     SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "5 per hour")
     # Live login sessions per account; signing in beyond it signs out the one
     # used least recently (and closes its sockets).
