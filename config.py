@@ -81,6 +81,29 @@ class Config:
     PRODUCTS_PER_PAGE = 12
     ORDERS_PER_PAGE = 20
 
+    # -- accounts: sign-in limits, login-session lifetimes, password hashing ----------
+    # LOGIN_RATE_LIMIT (above) is the failure budget: failed logins, refused
+    # registrations and wrong current passwords, per client (and per account
+    # for the password change). The two below count what succeeds as well.
+    # Every POST to the login, sign-up and password forms, successful or not, per client.
+    AUTH_ATTEMPT_RATE_LIMIT = os.environ.get("AUTH_ATTEMPT_RATE_LIMIT", "20 per minute")
+    # Accounts a client may open (successful sign-ups, each taken atomically).
+    # With sign-up open to anyone, a new account answers "was this email
+    # free?": this cap is what slows a stranger who asks that of many addresses.
+    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "5 per hour")
+    # Live login sessions per account; signing in beyond it signs out the one
+    # used least recently (and closes its sockets).
+    MAX_LOGIN_SESSIONS = int(os.environ.get("MAX_LOGIN_SESSIONS", "20"))
+    # A login session ends when unused this long, and this long after sign-in
+    # however much it is used (OWASP ASVS 7.3.1, 7.3.2); in seconds: 14 and 30 days.
+    LOGIN_SESSION_IDLE_SECONDS = int(os.environ.get("LOGIN_SESSION_IDLE_SECONDS", str(14 * 24 * 3600)))
+    LOGIN_SESSION_MAX_SECONDS = int(os.environ.get("LOGIN_SESSION_MAX_SECONDS", str(30 * 24 * 3600)))
+    # A session's "last seen" is written at most this often, not on every request.
+    LOGIN_SESSION_TOUCH_SECONDS = int(os.environ.get("LOGIN_SESSION_TOUCH_SECONDS", "300"))
+    # Password hashes computed at once per worker, in OS threads off the event
+    # loop (each takes a core for tens of milliseconds; more wait their turn).
+    PASSWORD_HASH_CONCURRENCY = int(os.environ.get("PASSWORD_HASH_CONCURRENCY", "2"))
+
 
 def _local_secret() -> str:
     """A secret kept in instance/ so that a restart does not log everyone out."""

@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed)
     app.cli.add_command(create_admin)
+    app.cli.add_command(prune_sessions)
     app.cli.add_command(orders_group)
     app.cli.add_command(stock_group)
 
@@ -52,6 +53,13 @@ def create_admin(email: str, name: str, password: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{email} is an admin.")
+
+
+@click.command("prune-sessions")
+def prune_sessions() -> None:
+    """Delete expired login sessions (run it from cron, e.g. daily)."""
+    pruned = accounts.prune_sessions()
+    click.echo(f"Pruned {pruned} expired login session(s).")
 
 
 @click.group("orders")

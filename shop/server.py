@@ -10,6 +10,7 @@ from functools import partial
 
 from flask import Flask
 
+from shop import offload
 from shop.extensions import socketio
 from shop.sockets.transports import OncePer
 
@@ -21,6 +22,7 @@ def serve(app: Flask, host: str, port: int) -> None:
     options: dict = {"log_output": False}
     if mode == "eventlet":
         import eventlet
+        from eventlet import tpool
 
         # socketio.run listens with eventlet.listen's backlog of 50, which drops
         # bursts of connections; it also keeps eventlet's 1024-connection cap.
@@ -28,18 +30,30 @@ def serve(app: Flask, host: str, port: int) -> None:
         options["max_size"] = app.config["MAX_CONNECTIONS"]
         options["protocol"] = FileReleasingProtocol()
         guard_eventlet_websockets(app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
+        executor = tpool.execute
     elif mode == "gevent":
         from gevent import pywsgi
 
         options["handler_class"] = NoDelayHandler(pywsgi.WSGIHandler)
         options["backlog"] = app.config["LISTEN_BACKLOG"]
         options["spawn"] = app.config["MAX_CONNECTIONS"]
+        executor = gevent_threadpool_apply
     else:
         options["allow_unsafe_werkzeug"] = True
         options["request_handler"] = ClosingRequestHandler()
+        executor = offload.call_directly  # every request has its own OS thread already
+    # Password hashing in a real OS thread: on the event loop it stalls everyone.
+    offload.use_executor(executor, app.config["PASSWORD_HASH_CONCURRENCY"])
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc()
     socketio.run(app, host=host, port=port, **options)
+
+
+def gevent_threadpool_apply(fn, *args):
+    """Run ``fn(*args)`` in the gevent hub's pool of OS threads; this greenlet waits."""
+    from gevent import get_hub
+
+    return get_hub().threadpool.apply(fn, args)
 
 
 # CPython's collector thresholds are (700, 10, 10): a full collection each

@@ -10,12 +10,12 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from config import TestingConfig
 from shop import create_app
 from shop.extensions import db
-from shop.models import Notification, Order, Product, User, normalize_email
+from shop.models import LoginSession, Notification, Order, Product, User, normalize_email
 from shop.services import accounts, orders
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
@@ -202,6 +202,25 @@ class Auth:
         return self.client.post("/auth/logout")
 
 
+def session_token(client) -> str | None:
+    """The login-session token this client's cookie names (None when signed out)."""
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+def set_session_times(token: str, **times) -> None:
+    """Move a login session's ``created_at`` and ``last_seen_at`` (aware datetimes)."""
+    db.session.execute(update(LoginSession).where(LoginSession.token == token).values(**times))
+    db.session.commit()
+
+
+def client_from(app, address: str) -> FlaskClient:
+    """A test client whose requests come from ``address`` (another client to a rate limit)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 @pytest.fixture
 def auth(client):
     return Auth(client)
@@ -223,12 +242,13 @@ def checkout_key(html: bytes) -> str:
     return match.group(1).decode()
 
 
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table, in a stable order."""
+def snapshot(skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """Every row of every table (but ``skip``), in a stable order."""
     db.session.rollback()
     return {
         table.name: sorted((tuple(row) for row in db.session.execute(table.select())), key=repr)
         for table in db.metadata.sorted_tables
+        if table.name not in skip
     }
 
 

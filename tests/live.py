@@ -20,6 +20,17 @@ import requests
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+# Live tests sign in again and again from 127.0.0.1, often to one account: the
+# per-client limits on logins and sign-ups and the cap on an account's login
+# sessions are raised out of their way (they have tests of their own).
+GENEROUS_AUTH_LIMITS = {
+    "LOGIN_RATE_LIMIT": "1000 per minute",
+    "AUTH_ATTEMPT_RATE_LIMIT": "1000 per minute",
+    "SIGNUP_RATE_LIMIT": "1000 per minute",
+    "MAX_LOGIN_SESSIONS": "1000",
+    "SOCKETS_PER_CLIENT": "100000",
+    "SOCKETS_PER_USER": "100000",
+}
 
 
 def free_port() -> int:
@@ -55,9 +66,7 @@ class LiveServer:
             "SECRET_KEY": "live-test-secret",
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": "eventlet",
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-            "SOCKETS_PER_CLIENT": "100000",
-            "SOCKETS_PER_USER": "100000",
+            **GENEROUS_AUTH_LIMITS,
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
             **env,
@@ -73,13 +82,21 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=self.env, stdout=log, stderr=log
         )
+        try:
+            self._wait_until_up(timeout)
+        except BaseException:
+            self.stop()  # the caller gets no server to stop: none may be left running
+            raise
+        return self
+
+    def _wait_until_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
-                    return self
+                    return
             except requests.ConnectionError:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")

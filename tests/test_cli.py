@@ -6,7 +6,15 @@ from sqlalchemy import inspect, select
 from shop.extensions import db
 from shop.models import Order, Product, User
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER, PRODUCTS
-from tests.conftest import count, make_order, make_product, make_user, notifications_of, stock_of
+from tests.conftest import (
+    count,
+    make_order,
+    make_product,
+    make_user,
+    notifications_of,
+    set_session_times,
+    stock_of,
+)
 
 
 def test_init_db_creates_the_tables(runner):
@@ -153,3 +161,36 @@ def test_stock_set_refusals(runner, args, code, message):
     assert result.exit_code == code
     assert message in result.output
     assert stock_of(teapot) == 10
+
+
+def test_prune_sessions_deletes_the_expired_login_sessions_of_every_account(runner, shopper, monkeypatch):
+    from datetime import timedelta
+
+    from shop.models import LoginSession, SocketConnection
+    from shop.models.base import utcnow
+    from shop.realtime import publisher
+    from shop.services import accounts
+
+    closed = []
+    monkeypatch.setattr(publisher, "disconnect", closed.append)
+    other = make_user("other@example.com", "Oz")
+    idle, old, live, others_old = (
+        accounts.start_session(user.id) for user in (shopper, shopper, shopper, other)
+    )
+    now = utcnow()
+    set_session_times(idle, last_seen_at=now - timedelta(days=15))
+    set_session_times(old, created_at=now - timedelta(days=31))
+    set_session_times(others_old, created_at=now - timedelta(days=40), last_seen_at=now)
+    db.session.add(SocketConnection(sid="idle-tab", user_id=shopper.id, login_token=idle))
+    db.session.commit()
+
+    result = runner.invoke(args=["prune-sessions"])
+
+    assert result.exit_code == 0, result.output
+    assert "Pruned 3 expired login session(s)." in result.output
+    assert set(db.session.scalars(select(LoginSession.token))) == {live}
+    assert closed == ["idle-tab"]
+    assert count(SocketConnection) == 0
+
+    again = runner.invoke(args=["prune-sessions"])
+    assert "Pruned 0 expired login session(s)." in again.output

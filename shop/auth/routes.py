@@ -1,23 +1,31 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse as parse_limit
 
 from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
 from shop.extensions import limiter
 from shop.services import accounts
-from shop.services.errors import DomainError
+from shop.services.errors import DomainError, InvalidCredentials, InvalidInput
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-# Failed logins and refused registrations of a registered email share one
-# budget per client, so probing the sign-up form is no faster than the login.
+# The failure budget (LOGIN_RATE_LIMIT): failed logins, refused registrations
+# of a registered email and wrong current passwords share one budget per
+# client, so no form is a faster way to guess than the login.
 LOGIN_FAILURES = "login-failures"
+# Every POST to the login, sign-up and password forms, successful or not
+# (AUTH_ATTEMPT_RATE_LIMIT): each costs argon2 computations, and the budget
+# also bounds how many a client can send in parallel past the others.
+AUTH_ATTEMPTS = "auth-attempts"
+SIGN_UPS = "sign-ups"
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _setting(name: str):
+    return lambda: current_app.config[name]
 
 
 def _failed_login(response) -> bool:
@@ -28,15 +36,51 @@ def _refused_credentials(response) -> bool:
     return response.status_code == 401
 
 
+def _sign_up_slot() -> bool:
+    """Take one of this client's SIGNUP_RATE_LIMIT accounts, or say there is none left.
+
+    Taken with one atomic hit when the sign-up is about to succeed: a count
+    made after the response (deduct_when) lets sign-ups sent in parallel all
+    pass the check before any of them is counted.
+    """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    cap = parse_limit(current_app.config["SIGNUP_RATE_LIMIT"])
+    return limiter.limiter.hit(cap, SIGN_UPS, get_remote_address())
+
+
+def _account_key() -> str:
+    """The signed-in account: its every browser and address share one budget."""
+    if current_user.is_authenticated:
+        return f"account:{current_user.id}"
+    return get_remote_address()
+
+
+def _every_attempt():
+    return limiter.shared_limit(_setting("AUTH_ATTEMPT_RATE_LIMIT"), AUTH_ATTEMPTS, methods=["POST"])
+
+
+def _failure_budget(deduct_when):
+    return limiter.shared_limit(
+        _setting("LOGIN_RATE_LIMIT"), LOGIN_FAILURES, methods=["POST"], deduct_when=deduct_when
+    )
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_refused_credentials)
+@_every_attempt()
+@_failure_budget(_refused_credentials)
 def register():
-    """Create an account and sign in; a registered email answers as a login would."""
+    """Create an account and sign in; a registered email answers as a login would.
+
+    Each success takes one of the client's SIGNUP_RATE_LIMIT accounts, a
+    sign-in through this form too: counting only new accounts would tell a
+    stranger which emails are taken. Beyond it, the 429 error page.
+    """
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.email.data, form.name.data, form.password.data)
-        except DomainError as exc:
+            user = accounts.sign_up(form.email.data, form.name.data, form.password.data, admit=_sign_up_slot)
+        except (InvalidCredentials, InvalidInput) as exc:
             flash(exc.message, "error")
             return render_template("auth/register.html", form=form), exc.status
         _sign_in(user)
@@ -47,9 +91,10 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.shared_limit(_login_limit, LOGIN_FAILURES, methods=["POST"], deduct_when=_failed_login)
+@_every_attempt()
+@_failure_budget(_failed_login)
 def login():
-    """Sign in; failed attempts are rate-limited per client."""
+    """Sign in; every attempt, and failed ones more tightly, are rate-limited per client."""
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -76,9 +121,18 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@_every_attempt()
+@_failure_budget(_refused_credentials)
+@limiter.limit(
+    _setting("LOGIN_RATE_LIMIT"), key_func=_account_key, methods=["POST"], deduct_when=_refused_credentials
+)
 @login_required
 def password():
-    """Change the password; every other browser of this user is signed out."""
+    """Change the password; every other browser of this user is signed out.
+
+    A wrong current password uses up the client's failure budget, shared with
+    the login, and as much again of the account's own.
+    """
     form = PasswordForm()
     if form.validate_on_submit():
         try:
@@ -97,7 +151,7 @@ def password():
 def _sign_in(user) -> None:
     """A fresh session for the new login: nothing from before it survives."""
     session.clear()
-    user.login_token = accounts.start_session(user.id)
+    user.login_token = accounts.start_session(user.id, request.user_agent.string, request.remote_addr or "")
     login_user(user)
 
 

@@ -4,7 +4,14 @@ from shop.models.cart import CartItem
 from shop.models.catalog import Product, StockWatch
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderEvent, OrderItem
-from shop.models.user import LoginSession, SocketConnection, User, normalize_email
+from shop.models.user import (
+    LoginSession,
+    SocketConnection,
+    User,
+    hash_password,
+    normalize_email,
+    verify_password,
+)
 
 __all__ = [
     "CartItem",
@@ -17,5 +24,7 @@ __all__ = [
     "SocketConnection",
     "StockWatch",
     "User",
+    "hash_password",
     "normalize_email",
+    "verify_password",
 ]

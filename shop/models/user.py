@@ -10,10 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.extensions import db
 from shop.models.base import utcnow
 from shop.models.types import UTCDateTime
+from shop.offload import run_cpu_bound
 
 # Argon2id with argon2-cffi's defaults (t=3, m=64 MiB, p=4): above OWASP's
-# minimum (m=19 MiB, t=2, p=1).
+# minimum (m=19 MiB, t=2, p=1). Each hash or check takes tens of milliseconds
+# of CPU: it runs through shop.offload, off the event loop.
 PASSWORDS = PasswordHasher()
+MAX_USER_AGENT = 300
 
 
 class User(UserMixin, db.Model):
@@ -34,13 +37,10 @@ class User(UserMixin, db.Model):
     login_token = None
 
     def set_password(self, password: str) -> None:
-        self.password_hash = PASSWORDS.hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        try:
-            return PASSWORDS.verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return verify_password(self.password_hash, password)
 
     def get_id(self) -> str | None:
         return self.login_token
@@ -50,13 +50,22 @@ class User(UserMixin, db.Model):
 
 
 class LoginSession(db.Model):
-    """One signed-in browser; deleting the row signs that browser out."""
+    """One signed-in browser; deleting the row signs that browser out.
+
+    ``token`` is the secret its cookie names. ``public_id`` names the session
+    on the account page and in its forms: it signs nobody in.
+    """
 
     __tablename__ = "login_sessions"
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: token_urlsafe(32))
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: token_urlsafe(16))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most every LOGIN_SESSION_TOUCH_SECONDS, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(MAX_USER_AGENT), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")  # at sign-in; 45: the longest IPv6 text
 
     user: Mapped[User] = relationship()
 
@@ -72,8 +81,19 @@ class SocketConnection(db.Model):
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def hash_password(password: str) -> str:
+    return run_cpu_bound(PASSWORDS.hash, password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return run_cpu_bound(PASSWORDS.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-__all__ = ["User", "LoginSession", "SocketConnection", "normalize_email"]
+__all__ = ["User", "LoginSession", "SocketConnection", "hash_password", "normalize_email", "verify_password"]

@@ -1,23 +1,83 @@
-"""Accounts and login sessions."""
+"""Accounts and login sessions.
 
+A login session is a row: the cookie names its secret token, and deleting the
+row signs that browser out (its sockets are closed too, on whichever worker
+holds them). A session ends when unused for LOGIN_SESSION_IDLE_SECONDS or
+LOGIN_SESSION_MAX_SECONDS after sign-in, and an account keeps at most
+MAX_LOGIN_SESSIONS: a new login signs out the least recently used beyond it.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from flask import current_app
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shop.extensions import db
-from shop.models import LoginSession, SocketConnection, User, normalize_email
+from shop.models import LoginSession, SocketConnection, User, hash_password, normalize_email, verify_password
+from shop.models.base import utcnow
+from shop.models.user import MAX_USER_AGENT
 from shop.realtime import publisher
-from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput
+from shop.services.devices import describe_device
+from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound, RateLimited
 from shop.services.transaction import separate_transaction, write_transaction
 
 MIN_PASSWORD_LENGTH = 8
+MAX_IP = 45
 
 
-def register(email: str, name: str, password: str, is_admin: bool = False) -> User:
+@dataclass(frozen=True)
+class SessionRules:
+    """How long login sessions live, how often "last seen" is written, how many an account keeps."""
+
+    idle: timedelta
+    lifetime: timedelta
+    touch_every: timedelta
+    per_account: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SessionRules":
+        return cls(
+            idle=timedelta(seconds=config["LOGIN_SESSION_IDLE_SECONDS"]),
+            lifetime=timedelta(seconds=config["LOGIN_SESSION_MAX_SECONDS"]),
+            touch_every=timedelta(seconds=config["LOGIN_SESSION_TOUCH_SECONDS"]),
+            per_account=max(1, config["MAX_LOGIN_SESSIONS"]),
+        )
+
+    def live(self, now: datetime) -> ColumnElement[bool]:
+        """SQL: the session is neither unused too long nor too old."""
+        return (LoginSession.last_seen_at > now - self.idle) & (LoginSession.created_at > now - self.lifetime)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One signed-in browser as the account page shows it (never its token)."""
+
+    public_id: str
+    device: str
+    ip: str
+    signed_in_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+
+def _anyone() -> bool:
+    return True
+
+
+def register(
+    email: str, name: str, password: str, is_admin: bool = False, admit: Callable[[], bool] = _anyone
+) -> User:
+    """Create an account; ``admit`` is asked just before it is written (see sign_up)."""
     _check_password(password)
     user = User(email=normalize_email(email), name=name.strip(), is_admin=is_admin)
     user.set_password(password)
+    _check_admitted(admit)
     try:
         with write_transaction() as session:
             if session.scalar(select(User.id).where(User.email == user.email)):
@@ -28,7 +88,7 @@ def register(email: str, name: str, password: str, is_admin: bool = False) -> Us
     return user
 
 
-def sign_up(email: str, name: str, password: str) -> User:
+def sign_up(email: str, name: str, password: str, admit: Callable[[], bool] = _anyone) -> User:
     """Create an account, answering for a registered email exactly as a login would.
 
     Without a confirmation email the form cannot hide that a brand-new address
@@ -36,13 +96,18 @@ def sign_up(email: str, name: str, password: str) -> User:
     with that account's password it signs its owner in (as a new account
     would be), with any other password it fails with the login's
     InvalidCredentials. Both paths cost one argon2 computation.
+
+    ``admit`` (the caller's cap on new accounts per client) is asked once the
+    answer is a success, before anything is written or anyone signed in; when
+    it says no, RateLimited. Both kinds of success ask it, so the cap does
+    not tell them apart either, and a refusal costs nothing of it.
     """
     if db.session.scalar(select(User.id).where(User.email == normalize_email(email))):
-        return authenticate(email, password)
+        return _admitted(authenticate(email, password), admit)
     try:
-        return register(email, name, password)
+        return register(email, name, password, admit=admit)
     except EmailTaken:  # registered by a concurrent request meanwhile
-        return authenticate(email, password)
+        return _admitted(authenticate(email, password), admit)
 
 
 def authenticate(email: str, password: str) -> User:
@@ -56,23 +121,63 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def start_session(user_id: int) -> str:
-    """Open a login session and return its token (what the cookie will name)."""
+def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
+    """Open a login session and return its token (what the cookie will name).
+
+    On the way the account's expired sessions are deleted, and the least
+    recently used ones beyond MAX_LOGIN_SESSIONS are signed out, sockets and all.
+    """
+    rules, now = _rules(), utcnow()
     with write_transaction() as session:
-        login = LoginSession(user_id=user_id)
+        # One login of an account at a time, so that two cannot both take the
+        # cap's last place (PostgreSQL; SQLite's BEGIN IMMEDIATE already waits).
+        session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        _end_sessions(session, (LoginSession.user_id == user_id) & ~rules.live(now))
+        login = LoginSession(
+            user_id=user_id,
+            user_agent=_printable(user_agent)[:MAX_USER_AGENT],
+            ip=ip[:MAX_IP],
+            created_at=now,
+            last_seen_at=now,
+        )
         session.add(login)
         session.flush()
+        beyond_the_cap = session.scalars(
+            select(LoginSession.token)
+            .where(LoginSession.user_id == user_id, LoginSession.token != login.token)
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.created_at.desc())
+            .offset(rules.per_account - 1)
+        ).all()
+        if beyond_the_cap:
+            _end_sessions(session, LoginSession.token.in_(beyond_the_cap))
         token = login.token
     return token
 
 
 def load_session_user(token: str) -> User | None:
-    """The user a login session belongs to: one query, asked on every request and socket connect."""
-    user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id).where(LoginSession.token == token)
-    )
-    if user is None:
+    """The user of a live login session: one query, asked on every request and socket event.
+
+    An expired session signs nobody in. "Last seen" is written only once it is
+    LOGIN_SESSION_TOUCH_SECONDS old, so a busy browser writes a few times an
+    hour, not on every request.
+    """
+    rules, now = _rules(), utcnow()
+    row = db.session.execute(
+        select(User, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token == token, rules.live(now))
+    ).first()
+    if row is None:
         return None
+    user, last_seen = row
+    if now - last_seen >= rules.touch_every:
+        with write_transaction() as session:
+            session.execute(
+                update(LoginSession)
+                .where(LoginSession.token == token, LoginSession.last_seen_at <= now - rules.touch_every)
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
     user.login_token = token
     return user
 
@@ -85,18 +190,79 @@ def end_session(token: str) -> None:
 
 
 def change_password(user_id: int, keep_token: str, current: str, new: str) -> None:
-    """Change the password and sign out every other session of the user."""
+    """Change the password and sign out every other session of the user.
+
+    Both argon2 computations run before the write transaction, which on
+    SQLite would keep every other writer waiting for them; the UPDATE checks
+    that the hash is still the one the current password was checked against.
+    """
     _check_password(new)
+    old_hash = db.session.scalar(select(User.password_hash).where(User.id == user_id))
+    if old_hash is None or not verify_password(old_hash, current):
+        raise InvalidCredentials("Your current password is not right.")
+    new_hash = hash_password(new)
     with write_transaction() as session:
-        user = session.get(User, user_id)
-        if not user.check_password(current):
+        changed = session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        ).rowcount
+        if not changed:  # changed meanwhile by another browser
             raise InvalidCredentials("Your current password is not right.")
-        user.set_password(new)
         others = (SocketConnection.user_id == user_id) & (SocketConnection.login_token != keep_token)
         _close_sockets(session, others)
         session.execute(
             delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.token != keep_token)
         )
+
+
+def list_sessions(user_id: int, current_token: str) -> list[SessionView]:
+    """The account's live sessions: this browser's first, then the most recently used."""
+    rules, now = _rules(), utcnow()
+    rows = db.session.scalars(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, rules.live(now))
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.created_at.desc())
+    ).all()
+    views = [
+        SessionView(
+            public_id=row.public_id,
+            device=describe_device(row.user_agent),
+            ip=row.ip or "unknown",
+            signed_in_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            current=row.token == current_token,
+        )
+        for row in rows
+    ]
+    return sorted(views, key=lambda view: not view.current)
+
+
+def sign_out_session(user_id: int, public_id: str, current_token: str) -> bool:
+    """Sign out one session of the account and close its sockets; True if it was this browser's."""
+    with write_transaction() as session:
+        token = session.scalar(
+            select(LoginSession.token).where(
+                LoginSession.user_id == user_id, LoginSession.public_id == public_id
+            )
+        )
+        if token is None:  # another account's, or signed out already
+            raise NotFound("That session is not signed in.")
+        _end_sessions(session, LoginSession.token == token)
+    return token == current_token
+
+
+def sign_out_everywhere(user_id: int) -> int:
+    """Sign out every session of the account, this browser's too, and close their sockets."""
+    with write_transaction() as session:
+        return _end_sessions(session, LoginSession.user_id == user_id)
+
+
+def prune_sessions() -> int:
+    """Delete every expired login session (closing any socket still open on one); how many."""
+    rules, now = _rules(), utcnow()
+    with write_transaction() as session:
+        return _end_sessions(session, ~rules.live(now))
 
 
 def make_admin(email: str) -> User:
@@ -121,13 +287,40 @@ def forget_socket(sid: str) -> None:
 
 
 def session_is_live(token: str | None) -> bool:
-    return bool(token) and db.session.get(LoginSession, token) is not None
+    if not token:
+        return False
+    live = select(LoginSession.token).where(LoginSession.token == token, _rules().live(utcnow()))
+    return db.session.scalar(live) is not None
+
+
+def _rules() -> SessionRules:
+    return SessionRules.from_config(current_app.config)
+
+
+def _end_sessions(session: Session, condition: ColumnElement[bool]) -> int:
+    """Delete the login sessions matching ``condition`` and close their sockets; how many."""
+    ending = select(LoginSession.token).where(condition)
+    _close_sockets(session, SocketConnection.login_token.in_(ending))
+    deleted = session.execute(
+        delete(LoginSession).where(condition).execution_options(synchronize_session=False)
+    )
+    return deleted.rowcount
 
 
 def _close_sockets(session, condition) -> None:
     sids = session.scalars(select(SocketConnection.sid).where(condition)).all()
     session.execute(delete(SocketConnection).where(condition))
     publisher.queue_disconnect(session, list(sids))
+
+
+def _check_admitted(admit: Callable[[], bool]) -> None:
+    if not admit():
+        raise RateLimited("Too many new accounts from your address. Please try again later.")
+
+
+def _admitted(user: User, admit: Callable[[], bool]) -> User:
+    _check_admitted(admit)
+    return user
 
 
 @cache
@@ -140,3 +333,8 @@ def _dummy_user() -> User:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def _printable(text: str) -> str:
+    """A header as text to store and show: no NUL (PostgreSQL refuses it) or other control characters."""
+    return "".join(character for character in text if character.isprintable())

@@ -70,3 +70,8 @@ class EmailTaken(DomainError):
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     status = 401
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429

@@ -1,5 +1,6 @@
 """Signing out over HTTP closes the sockets that session opened, in every tab."""
 
+import re
 import time
 
 from shop.seed import DEMO_ADMIN
@@ -12,6 +13,7 @@ from tests.realtime.conftest import (
     place_order,
     register,
     set_status,
+    start_server,
     wait_disconnected,
 )
 
@@ -98,3 +100,69 @@ def test_a_password_change_closes_another_sessions_socket_that_ignores_disconnec
         assert stubborn.closed(timeout=10), stubborn.packets
     finally:
         stubborn.close()
+
+
+# -- the account page and the cap on an account's sessions -------------------------
+
+SESSION_FORM = re.compile(r'<tr data-session-id="([^"]+)"( data-current-session)?')
+
+
+def other_sessions(browser) -> list[str]:
+    """The public ids the account page offers to sign out, less this browser's."""
+    page = browser.get("/account").text
+    return [public_id for public_id, current in SESSION_FORM.findall(page) if not current]
+
+
+def test_signing_out_a_session_on_the_account_page_closes_its_sockets(live, connect):
+    laptop = register(live, "Ada")
+    phone = login(live, laptop.email)
+    laptop_tab, phone_tab = connect(laptop), connect(phone)
+    [phone_id] = other_sessions(laptop)
+
+    response = laptop.post(
+        "/account/sessions/sign-out", {"session_id": phone_id}, token_from="/account", allow_redirects=False
+    )
+    assert response.status_code == 302
+
+    wait_disconnected(phone_tab)
+    assert phone.get("/orders", allow_redirects=False).status_code == 302
+    assert laptop_tab.call("sync", {"after_seq": 0})["ok"] is True
+    assert laptop_tab.client.connected
+
+
+def test_signing_out_everywhere_closes_every_socket_of_the_account(live, connect):
+    laptop = register(live, "Bo")
+    phone = login(live, laptop.email)
+    stranger = register(live, "Cy")
+    tabs = [connect(laptop), connect(laptop), connect(phone)]
+    strangers_tab = connect(stranger)
+
+    response = laptop.post(
+        "/account/sessions/sign-out-everywhere", token_from="/account", allow_redirects=False
+    )
+    assert response.status_code == 302
+
+    for tab in tabs:
+        wait_disconnected(tab)
+    for browser in (laptop, phone):
+        assert browser.get("/orders", allow_redirects=False).status_code == 302
+    assert strangers_tab.call("sync", {"after_seq": 0})["ok"] is True
+
+
+def test_a_login_beyond_the_cap_closes_the_least_recent_sessions_sockets(tmp_path_factory, sockets):
+    server = start_server(tmp_path_factory, MAX_LOGIN_SESSIONS="2")
+    try:
+        first = register(server, "Di")
+        first_tab = first.connect()
+        sockets.append(first_tab)
+        second = login(server, first.email)
+        second_tab = second.connect()
+        sockets.append(second_tab)
+
+        login(server, first.email)  # a third browser: the first one is the least recently used
+
+        wait_disconnected(first_tab)
+        assert first.get("/orders", allow_redirects=False).status_code == 302
+        assert second_tab.call("sync", {"after_seq": 0})["ok"] is True
+    finally:
+        server.stop()

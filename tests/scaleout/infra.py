@@ -26,7 +26,7 @@ import requests
 import socketio
 from argon2 import PasswordHasher
 
-from tests.live import ROOT, LiveSocket, Shopper, checkout_form, free_port
+from tests.live import GENEROUS_AUTH_LIMITS, ROOT, LiveSocket, Shopper, checkout_form, free_port
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -203,9 +203,7 @@ class WorkerScript:
             "PYTHON": sys.executable,
             "ENV_FILE": str(work_dir / "no-such-env-file"),
             "SECRET_KEY": "scale-out-test-secret",
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-            "SOCKETS_PER_CLIENT": "100000",
-            "SOCKETS_PER_USER": "100000",
+            **GENEROUS_AUTH_LIMITS,
             "PYTHONUNBUFFERED": "1",
             **env,
         }

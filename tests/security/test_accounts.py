@@ -2,18 +2,21 @@
 change, cookie flags, no account enumeration, failed-login limits, passwords."""
 
 import re
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from argon2 import Type, extract_parameters
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config import Config, ProductionConfig
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, User
-from tests.conftest import PASSWORD, Auth, ShopClient, count, make_config, make_user
-from tests.realtime.conftest import login, register, wait_disconnected
+from tests.conftest import PASSWORD, Auth, ShopClient, client_from, count, make_config, make_user
+from tests.live import Shopper
+from tests.realtime.conftest import login, register, server_database, start_server, wait_disconnected
 
 CSRF_INPUT = re.compile(rb'<input id="csrf_token" name="csrf_token" type="hidden" value="[^"]*">')
 SESSION_COOKIE = "session"
@@ -193,6 +196,37 @@ def test_registering_a_taken_email_with_its_password_answers_as_a_new_account(ap
     assert db.session.scalar(select(User.name).where(User.id == shopper.id)) == "Sam"
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_section(title: str) -> str:
+    """One section of the README, its lines joined by single spaces."""
+    text = README.read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return " ".join(text[start : end if end != -1 else None].split())
+
+
+def test_the_readme_claims_only_what_the_sign_up_form_does(client, shopper):
+    """Sign-up tells a stranger that an email was free (it gets an account): the
+    README must not promise "no account enumeration", and must name the cap."""
+    free = client.post("/auth/register", data=register_form("free@example.com", "a guessed password"))
+    assert free.status_code == 302
+    assert count(User) == 2
+
+    security = readme_section("Security")
+    assert "no account enumeration" not in security.lower()
+    assert "a new account, and that new account is itself the answer" in security
+    assert f"(`SIGNUP_RATE_LIMIT`, {Config.SIGNUP_RATE_LIMIT};" in security
+    # and the figures it gives are the defaults
+    assert f"failure budget of {Config.LOGIN_RATE_LIMIT} per client" in security
+    assert f"counts against {Config.AUTH_ATTEMPT_RATE_LIMIT} per client" in security
+    days = 24 * 3600
+    assert f"after {Config.LOGIN_SESSION_IDLE_SECONDS // days} days unused" in security
+    assert f"or {Config.LOGIN_SESSION_MAX_SECONDS // days} days after sign-in" in security
+    assert f"keeps at most {Config.MAX_LOGIN_SESSIONS}," in security
+
+
 # -- failed logins are limited per client -------------------------------------------
 
 WINDOW_SECONDS = 3
@@ -261,6 +295,158 @@ def test_refused_registrations_count_as_failed_logins():
         db.session.remove()
     assert probes == [401, 401, 401]
     assert login_after == 429
+
+
+# -- every login and sign-up is limited, and so are new accounts -----------------------
+
+
+def test_the_default_budgets():
+    assert Config.AUTH_ATTEMPT_RATE_LIMIT == "20 per minute"
+    assert Config.SIGNUP_RATE_LIMIT == "5 per hour"
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, AUTH_ATTEMPT_RATE_LIMIT="4 per minute")
+def test_logins_and_sign_ups_share_a_budget_per_client_successful_or_not(app, shopper):
+    logins = [Auth(app.test_client()).login().status_code for _ in range(2)]
+    invalid = app.test_client().post("/auth/register", data={"email": "not an email"}).status_code
+    sign_up = app.test_client().post("/auth/register", data=register_form("new@example.com", PASSWORD))
+
+    login_after = Auth(app.test_client()).login()
+    sign_up_after = app.test_client().post("/auth/register", data=register_form("more@example.com", PASSWORD))
+    elsewhere = Auth(client_from(app, "10.0.0.2")).login().status_code
+
+    assert logins == [302, 302]
+    assert invalid == 400
+    assert sign_up.status_code == 302
+    assert login_after.status_code == sign_up_after.status_code == 429
+    assert b"Slow down" in login_after.data
+    assert count(User) == 2  # the shopper and new@
+    assert elsewhere == 302  # the budget is the client's
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, SIGNUP_RATE_LIMIT="3 per hour")
+def test_a_client_may_open_only_so_many_accounts(app, shopper):
+    def sign_up(email, password=PASSWORD, client=None, **headers):
+        client = client or app.test_client()
+        return client.post("/auth/register", data=register_form(email, password), headers=headers).status_code
+
+    refused = [sign_up("bad", "x"), sign_up(shopper.email, "a wrong password")]
+    opened = [
+        sign_up("one@example.com"),
+        # signing in through the sign-up form counts as an account opened: it
+        # answers as a new account would, so it must cost the same
+        sign_up(shopper.email, PASSWORD),
+        sign_up("two@example.com"),
+    ]
+    capped = app.test_client().post(
+        "/auth/register",
+        data=register_form("three@example.com", PASSWORD),
+        headers={"X-Forwarded-For": "10.9.9.9"},
+    )
+    elsewhere = sign_up("four@example.com", client=client_from(app, "10.0.0.3"))
+
+    assert refused == [400, 401]  # refusals open nothing and use none of the cap
+    assert opened == [302, 302, 302]
+    assert capped.status_code == 429
+    assert b"Slow down" in capped.data  # the error page, as for every limit
+    assert elsewhere == 302
+    emails = set(db.session.scalars(select(User.email)))
+    assert emails == {shopper.email, "one@example.com", "two@example.com", "four@example.com"}
+
+
+PARALLEL_SIGN_UPS = 8
+
+
+def test_sign_ups_sent_in_parallel_open_no_more_accounts_than_the_cap(tmp_path_factory):
+    """A real server, eight sign-ups from one client at once, a cap of three."""
+    server = start_server(tmp_path_factory, SIGNUP_RATE_LIMIT="3 per hour")
+    try:
+        browsers = [Shopper(server.url) for _ in range(PARALLEL_SIGN_UPS)]
+        forms = [
+            {
+                "csrf_token": browser.csrf_token("/auth/register"),
+                **register_form(f"p{n}@example.com", PASSWORD),
+            }
+            for n, browser in enumerate(browsers)
+        ]
+        start = threading.Barrier(PARALLEL_SIGN_UPS)
+        statuses = []
+
+        def sign_up(browser, form):
+            start.wait(10)
+            response = browser.http.post(
+                server.url + "/auth/register", data=form, timeout=60, allow_redirects=False
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=sign_up, args=pair) for pair in zip(browsers, forms, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with server_database(server) as session:
+            opened = session.scalar(
+                select(func.count()).select_from(User).where(User.email.like("p%@example.com"))
+            )
+    finally:
+        server.stop()
+
+    assert sorted(statuses) == [302] * 3 + [429] * (PARALLEL_SIGN_UPS - 3)
+    assert opened == 3
+
+
+# -- the password change shares the failure budget, per client and per account ---------
+
+
+def change_password(client, current: str):
+    form = {"current": current, "password": "a new passphrase", "confirm": "a new passphrase"}
+    return client.post("/auth/password", data=form)
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_wrong_current_passwords_use_up_the_clients_failure_budget(app, shopper):
+    browser = app.test_client()
+    assert Auth(browser).login().status_code == 302
+
+    guesses = [change_password(browser, f"guess number {n}").status_code for n in range(3)]
+    right = change_password(browser, PASSWORD)
+    login_here = Auth(app.test_client()).login()
+
+    assert guesses == [401, 401, 401]
+    assert right.status_code == 429
+    assert b"Slow down" in right.data
+    assert login_here.status_code == 429  # one budget with the login form
+    db.session.expire_all()
+    assert db.session.get(User, shopper.id).check_password(PASSWORD)
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_failed_logins_count_against_the_password_change_too(app, shopper):
+    browser = app.test_client()
+    assert Auth(browser).login().status_code == 302
+    failures = [Auth(app.test_client()).login(password="wrong password").status_code for _ in range(3)]
+    assert failures == [401, 401, 401]
+    assert change_password(browser, PASSWORD).status_code == 429
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_wrong_current_passwords_use_up_the_accounts_budget_from_every_address(app, shopper):
+    clients = [client_from(app, f"10.0.1.{n}") for n in range(4)]
+    for client in clients:
+        assert Auth(client).login().status_code == 302
+
+    guesses = [change_password(client, "a guessed password").status_code for client in clients[:3]]
+    from_a_fourth_address = change_password(clients[3], PASSWORD)
+
+    assert guesses == [401, 401, 401]
+    assert from_a_fourth_address.status_code == 429
+    # the control: that address's own budget is whole, its login form works
+    assert Auth(client_from(app, "10.0.1.3")).login().status_code == 302
+    # and another account's password change is not held up
+    other = make_user("other@example.com", "Oz")
+    other_browser = client_from(app, "10.0.2.1")
+    assert Auth(other_browser).login(other.email).status_code == 302
+    assert change_password(other_browser, PASSWORD).status_code == 302
 
 
 # -- passwords -------------------------------------------------------------------

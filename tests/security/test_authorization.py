@@ -124,6 +124,9 @@ def test_owner_pages_send_a_visitor_to_login(app, world, client):
         ("POST", "/checkout"),
         ("POST", f"/products/{world.sold_out.id}/watch"),
         ("GET", "/auth/password"),
+        ("GET", "/account"),
+        ("POST", "/account/sessions/sign-out"),
+        ("POST", "/account/sessions/sign-out-everywhere"),
     ]:
         response = client.open(url, method=method, data={"quantity": "1"})
         assert response.status_code == 302, f"{method} {url} answered {response.status_code}"

@@ -26,6 +26,8 @@ KNOWN_POST_ENDPOINTS = {
     "auth.register",
     "auth.logout",
     "auth.password",
+    "account.sign_out_session",
+    "account.sign_out_everywhere",
     "cart.add",
     "cart.update",
     "cart.remove",
@@ -44,6 +46,7 @@ FORM_DATA = {
     "auth.login": {"email": "admin@example.com", "password": PASSWORD},
     "auth.register": {"name": "Eve", "email": "eve@example.com", "password": PASSWORD, "confirm": PASSWORD},
     "auth.password": {"current": PASSWORD, "password": "a new password", "confirm": "a new password"},
+    "account.sign_out_session": {"session_id": "forged-session-id"},
     "cart.add": {"quantity": "1"},
     "cart.update": {"quantity": "1"},
     "cart.checkout": {"idempotency_key": "forged-key"},
@@ -76,7 +79,14 @@ def test_every_post_route_is_known_to_this_suite(app):
     """A new POST route must get form data here, so the CSRF test covers it for real."""
     endpoints = {rule.endpoint for rule in post_rules(app)}
     assert endpoints == KNOWN_POST_ENDPOINTS
-    formless = {"auth.logout", "cart.remove", "orders.cancel", "catalog.watch", "catalog.unwatch"}
+    formless = {
+        "auth.logout",
+        "account.sign_out_everywhere",
+        "cart.remove",
+        "orders.cancel",
+        "catalog.watch",
+        "catalog.unwatch",
+    }
     assert endpoints - formless == FORM_DATA.keys()
 
 

@@ -65,6 +65,8 @@ POST_FORMS = {
     "auth.register": ("anonymous", "/auth/register", ["name", "email", "password", "confirm"]),
     "auth.password": ("alice", "/auth/password", ["current", "password", "confirm"]),
     "auth.logout": ("anonymous", "/auth/logout", []),
+    "account.sign_out_session": ("alice", "/account/sessions/sign-out", ["session_id"]),
+    "account.sign_out_everywhere": ("bob", "/account/sessions/sign-out-everywhere", []),
     "cart.add": ("alice", "/cart/add/{product_id}", ["quantity"]),
     "cart.update": ("alice", "/cart/update/{product_id}", ["quantity"]),
     "cart.remove": ("alice", "/cart/remove/{product_id}", []),

@@ -3,10 +3,12 @@ ids beyond any column, bodies over the size limit. Each gets a clear 4xx and
 changes nothing, on SQLite and on PostgreSQL."""
 
 import pytest
+from sqlalchemy import select
 
 from config import ProductionConfig
 from shop import create_app
 from shop.extensions import db
+from shop.models import LoginSession
 from shop.services import accounts
 from tests.conftest import PASSWORD, snapshot
 from tests.security.conftest import World, build, get_rules, post_rules
@@ -57,6 +59,17 @@ def test_a_nul_character_anywhere_is_a_400_that_changes_nothing(app, who, method
     assert response.status_code == 400
     assert b"NUL characters" in response.data
     assert snapshot() == before
+
+
+def test_a_user_agent_with_control_characters_is_stored_without_them(app):
+    World()
+    response = app.test_client().post(
+        "/auth/login",
+        data={"email": "alice@example.com", "password": PASSWORD},
+        headers={"User-Agent": "Evil\x00Browser\x1b/1.0"},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(LoginSession.user_agent)) == "EvilBrowser/1.0"
 
 
 @pytest.mark.parametrize("too_big", [2**31, 2**63, 10**30])

@@ -1,0 +1,1 @@
+"""account blueprint: the signed-in user's own page (login sessions)."""
