@@ -47,6 +47,7 @@ def init_realtime(app: Flask) -> None:
     )
     guard.install_transport_guard(app)
     app.wsgi_app = without_websocket_compression(app.wsgi_app)
+    app.context_processor(lambda: {"live_limits": guard.client_limits(app.config)})
 
 
 def origin_checker(extra_origins: list[str]) -> Callable[[str, dict], bool]:
