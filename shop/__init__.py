@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env, database_uri
 from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
+from shop.formatting import register_template_filters
 from shop.services import accounts
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
@@ -23,6 +24,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
     register_extensions(app)
     init_web(app)
+    register_template_filters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)

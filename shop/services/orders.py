@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
+from shop.formatting import money
 from shop.models import CartItem, Order, OrderEvent, OrderItem, Product
 from shop.models.base import utcnow
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
@@ -157,7 +158,7 @@ def _create_order(session: Session, user_id: int, idempotency_key: str, shown: S
         session,
         NEW_ORDER,
         f"New order #{order.id}",
-        body=f"{order.item_count} item(s), €{order.total_cents / 100:.2f}",
+        body=f"{order.item_count} item(s), {money(order.total_cents)}",
         url=f"/admin/orders/{order.id}",
         data={
             "order_id": order.id,

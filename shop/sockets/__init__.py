@@ -15,7 +15,7 @@ from shop.realtime.compression import without_websocket_compression
 
 
 def init_sockets(app: Flask) -> None:
-    from shop.sockets import handlers, transports  # noqa: F401 (handlers registers the handlers)
+    from shop.sockets import guard, handlers, transports  # noqa: F401 (handlers registers the handlers)
 
     config = app.config
     # eventlet's deprecation notice is known and answered in DESIGN.md: keep logs clean.
@@ -37,6 +37,7 @@ def init_sockets(app: Flask) -> None:
         engineio_logger=False,
     )
     transports.install(app)
+    app.context_processor(lambda: {"live_limits": guard.client_limits(app.config)})
     app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
 

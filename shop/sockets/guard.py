@@ -52,6 +52,15 @@ _connections: dict[str, Connection] = {}
 _sids_of_user: dict[int, set[str]] = {}
 
 
+def client_limits(config) -> dict[str, float | int]:
+    """What the browser must keep under, rendered on <body> for static/js/live/."""
+    return {
+        "socket_rate": config["SOCKET_EVENT_RATE"],
+        "socket_burst": config["SOCKET_EVENT_BURST"],
+        "max_products": MAX_PRODUCT_ROOMS,
+    }
+
+
 def admit(sid: str, user_id: int, config) -> None:
     """Start guarding a new connection, or refuse it past the per-user cap."""
     sids = _sids_of_user.setdefault(user_id, set())

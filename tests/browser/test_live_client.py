@@ -1,9 +1,11 @@
-"""The browser client's own rules (static/js/live.js), beyond the live journeys.
+"""The browser client's own rules (static/js/live/), beyond the live journeys.
 
 Toasts are escaped, capped and dismissable; a reload replays nothing; the inbox
 reads what arrives while it is open; a filtered admin list drops rows that leave
 the filter; an admin page whose order moved elsewhere stops offering stale
-choices; a logout in another tab takes the page offline. Each test uses its
+choices; a logout in another tab takes the page offline; what a push adds (an
+admin order row, a timeline item, an inbox item, a stock badge) is the markup the
+server renders for the same thing. Each test uses its
 own accounts and orders on the shared server; admin and shopper actions that
 are not under test go over plain HTTP to keep the tests short.
 """
@@ -243,3 +245,106 @@ def test_product_tiles_take_a_palette_class_and_no_page_uses_inline_styles(brows
     expect(tiles).to_have_count(12)
     for tile in tiles.all():
         expect(tile).to_have_class(re.compile(r"\bhue-[0-7]\b"))
+
+
+# -- what a push adds is what the server renders --------------------------------------
+
+# The outerHTML of a fragment without the classes that only mark it as just added
+# or changed (for the CSS animations) and, for an inbox item, as not yet read.
+FRAGMENT_MARKUP = """(element) => {
+  const copy = element.cloneNode(true);
+  for (const node of [copy, ...copy.querySelectorAll('*')]) {
+    node.classList.remove('is-new', 'just-changed', 'unread');
+    if (node.getAttribute('class') === '') node.removeAttribute('class');
+  }
+  return copy.outerHTML;
+}"""
+LONG_UTC_TIME = re.compile(r"<time datetime=\"[^\"]+\">\d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC</time>")
+ORGANISER = "Bamboo Desk Organiser"  # low below 5; only this scenario changes its stock
+
+
+def markup(locator) -> str:
+    return locator.evaluate(FRAGMENT_MARKUP)
+
+
+def without_times(html: str) -> str:
+    """The same markup with each <time> made neutral (a push carries its own moment)."""
+    assert LONG_UTC_TIME.search(html), html
+    return LONG_UTC_TIME.sub("<time>…</time>", html)
+
+
+def set_stock(admin: Shopper, product: int, stock: int) -> None:
+    changed = admin.post(
+        f"/admin/products/{product}/stock",
+        {"stock": stock},
+        token_from=f"/admin/products/{product}/edit",
+        allow_redirects=False,
+    )
+    assert changed.status_code == 302, changed.status_code
+
+
+def test_a_pushed_admin_order_row_is_the_row_the_server_renders(browsing, shop):
+    admin = browsing.admin()
+    admin.goto("/admin/orders")
+    steps.wait_until_live(admin)
+    steps.mark_page(admin)
+
+    order_id = http_order(http_shopper(shop.url, "Rowan <Row> & Co"), TOTE)
+
+    row = admin.locator(f"[data-admin-orders] tr[data-order-id='{order_id}']")
+    expect(row).to_contain_text("Rowan <Row> & Co")
+    assert steps.still_same_document(admin)
+    pushed = markup(row)
+    admin.reload()
+    assert markup(row) == pushed
+
+
+def test_a_pushed_timeline_item_is_the_item_the_server_renders(browsing, shop):
+    shopper = browsing.shopper(name="Tia Timeline")
+    order_id = steps.buy(shopper, "tote", TOTE)
+    steps.wait_until_live(shopper)
+    steps.mark_page(shopper)
+
+    move(http_admin(shop.url), order_id, "processing", "Wrapped in <paper> & string")
+
+    expect(steps.timeline_entries(shopper)).to_have_count(2)
+    assert steps.still_same_document(shopper)
+    pushed = markup(steps.timeline_entries(shopper).last)
+    shopper.reload()
+    assert without_times(markup(steps.timeline_entries(shopper).last)) == without_times(pushed)
+
+
+def test_a_pushed_inbox_item_is_the_item_the_server_renders(browsing, shop):
+    shopper = browsing.shopper(name="Ike Item")
+    order_id = steps.buy(shopper, "tote", TOTE)
+    shopper.goto("/notifications")
+    steps.wait_until_live(shopper)
+    steps.mark_page(shopper)
+
+    move(http_admin(shop.url), order_id, "processing", "On the <shelf> & ready")
+
+    item = shopper.locator("[data-inbox] > [data-seq]").first
+    expect(item).to_contain_text("On the <shelf> & ready")
+    assert steps.still_same_document(shopper)
+    pushed = markup(item)
+    shopper.reload()
+    assert markup(item) == pushed
+
+
+def test_a_pushed_stock_badge_is_the_badge_the_server_renders(browsing, shop):
+    shopper = browsing.shopper(name="Sol Stock")
+    organiser = product_id(ORGANISER)
+    shopper.goto(f"/products/{organiser}")
+    steps.wait_until_live(shopper)
+    badge = shopper.locator("[data-product-page] [data-stock-badge]")
+    admin = http_admin(shop.url)
+
+    for stock, text in [(3, "Only 3 left"), (0, "Out of stock"), (14, "In stock")]:
+        steps.mark_page(shopper)
+        set_stock(admin, organiser, stock)
+        expect(badge).to_have_text(text)
+        assert steps.still_same_document(shopper)
+        pushed = markup(badge)
+        shopper.reload()
+        steps.wait_until_live(shopper)
+        assert markup(badge) == pushed

@@ -1,0 +1,98 @@
+/*
+ * Hearth & Bean live client: one Socket.IO connection per page of a logged-in user.
+ *
+ * The server pushes `notification`, `unread`, `order_status` and `stock`; these
+ * modules turn them into toasts, badges and page updates, with markup and formats
+ * from the server (the page's <template>s) and limits from <body data-*>. Text
+ * from the server is only ever inserted as text.
+ *
+ * A module script runs after the deferred vendor script that defines window.io.
+ */
+import { followNotifications, setUnread } from "./notifications.js";
+import { applyOrderStatus } from "./orders.js";
+import { connect, serverLimit } from "./socket.js";
+import { applyStock, followProducts } from "./stock.js";
+import { showToast } from "./toasts.js";
+
+const INDICATOR_TITLES = {
+  live: "Live updates are on",
+  reconnecting: "Connection lost: reconnecting…",
+  offline: "Live updates are off; reload the page to try again",
+};
+
+function setIndicator(state) {
+  const indicator = document.querySelector("[data-live-indicator]");
+  if (!indicator) {
+    return;
+  }
+  indicator.dataset.state = state;
+  indicator.title = INDICATOR_TITLES[state];
+  const label = indicator.querySelector(".label");
+  if (label) {
+    label.textContent = state;
+  }
+}
+
+function start(body) {
+  const maxProducts = serverLimit(body, "max-products");
+  const connection = connect(body);
+  const { socket } = connection;
+  const notifications = followNotifications(connection, body);
+  let everConnected = false;
+
+  /**
+   * Catch up, then follow this page's products; only then is the page "live":
+   * from that moment every push that concerns it reaches it.
+   */
+  async function onConnect() {
+    const reconnected = everConnected;
+    everConnected = true;
+    body.removeAttribute("data-live-ready");
+    await notifications.catchUp();
+    await notifications.markInboxRead();
+    await followProducts(connection, maxProducts);
+    if (!socket.connected) {
+      return;
+    }
+    setIndicator("live");
+    body.dataset.liveReady = "true";
+    if (reconnected && document.querySelector("[data-admin-orders], [data-status-form]")) {
+      showToast({ kind: "info", title: "Back online", body: "Reload to see changes made while you were offline." });
+    }
+  }
+
+  /** The server does not want this socket (signed out): stop retrying. */
+  function stop(message) {
+    socket.disconnect();
+    setIndicator("offline");
+    body.removeAttribute("data-live-ready");
+    showToast({ kind: "info", title: "Live updates stopped", body: message, url: "/auth/login", linkText: "Log in" });
+  }
+
+  socket.on("connect", onConnect);
+  socket.on("disconnect", (reason) => {
+    body.removeAttribute("data-live-ready");
+    if (reason === "io server disconnect") {
+      stop("You were signed out.");
+    } else {
+      setIndicator(socket.active ? "reconnecting" : "offline");
+    }
+  });
+  socket.on("connect_error", (error) => {
+    if (error && error.data && error.data.code === "unauthorized") {
+      stop("Your session has ended.");
+    } else {
+      setIndicator(socket.active ? "reconnecting" : "offline");
+    }
+  });
+  socket.io.on("reconnect_failed", () => setIndicator("offline"));
+
+  socket.on("notification", notifications.onNotification);
+  socket.on("unread", (payload) => setUnread(payload && payload.unread));
+  socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
+  socket.on("stock", (payload) => applyStock(payload || {}));
+}
+
+if (document.body.dataset.userId && typeof window.io === "function") {
+  start(document.body);
+}

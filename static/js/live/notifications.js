@@ -1,0 +1,242 @@
+/*
+ * Notifications: sync, dedupe, toasts, the inbox and the unread badge.
+ *
+ * Notifications carry a per-user `seq` with no gaps: the last one seen is kept in
+ * localStorage, and every connect calls `sync` for whatever came after it, so a
+ * tab that was offline catches up. Duplicates (the same seq from a push and a
+ * sync) are dropped by seq.
+ */
+import { applyOrderStatus, insertAdminOrderRow } from "./orders.js";
+import { MAX_TOASTS, showToast } from "./toasts.js";
+import { localUrl, render } from "./templates.js";
+
+/* ---------- Last seen seq (per user, shared by the user's tabs) ---------- */
+
+function seqStore(userId) {
+  const key = `hearth-bean:last-seq:${userId}`;
+  const stored = () => {
+    try {
+      return Number.parseInt(localStorage.getItem(key), 10) || 0;
+    } catch {
+      return 0; // storage blocked: this tab's memory still dedupes
+    }
+  };
+  const store = (seq, { force = false } = {}) => {
+    try {
+      if (force || seq > stored()) {
+        localStorage.setItem(key, String(seq));
+      }
+    } catch {
+      /* storage blocked or full: nothing to do */
+    }
+  };
+  return { stored, store };
+}
+
+/* ---------- Unread badge ---------- */
+
+const unreadBadge = document.querySelector("[data-unread-badge]");
+
+export function setUnread(count) {
+  if (!unreadBadge || !Number.isInteger(count)) {
+    return;
+  }
+  const value = Math.max(count, 0);
+  unreadBadge.textContent = String(value);
+  unreadBadge.hidden = value === 0;
+}
+
+function bumpUnread() {
+  if (unreadBadge) {
+    setUnread((Number.parseInt(unreadBadge.textContent, 10) || 0) + 1);
+  }
+}
+
+/* ---------- Inbox ---------- */
+
+/** The open inbox: shows what arrives and reads it (mark_read clears the badge in every tab). */
+function openInbox({ socket, call }) {
+  const inbox = document.querySelector("[data-inbox]");
+  let readPending = false;
+  let readTimer = null;
+
+  async function markRead() {
+    if (!inbox || !socket.connected) {
+      return;
+    }
+    if (document.visibilityState !== "visible") {
+      readPending = true;
+      return;
+    }
+    readPending = false;
+    const upTo = Number.parseInt(inbox.dataset.upToSeq, 10) || 0;
+    if (upTo > 0) {
+      const ack = await call("mark_read", { up_to_seq: upTo });
+      if (ack.ok) {
+        setUnread(ack.unread);
+      }
+    }
+  }
+
+  function prepend(notification) {
+    if (!inbox) {
+      return;
+    }
+    inbox.prepend(
+      render("inbox-item", {
+        seq: notification.seq,
+        url: localUrl(notification.url),
+        title: notification.title,
+        body: notification.body,
+        created_at: notification.created_at,
+      }),
+    );
+    inbox.hidden = false;
+    for (const node of document.querySelectorAll("[data-inbox-empty]")) {
+      node.hidden = true;
+    }
+    inbox.dataset.upToSeq = String(Math.max(notification.seq, Number.parseInt(inbox.dataset.upToSeq, 10) || 0));
+    for (const input of document.querySelectorAll('[data-mark-read-form] input[name="up_to_seq"]')) {
+      input.value = inbox.dataset.upToSeq;
+    }
+    clearTimeout(readTimer);
+    readTimer = setTimeout(markRead, 250);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (readPending && document.visibilityState === "visible") {
+      markRead();
+    }
+  });
+  return { markRead, prepend };
+}
+
+/* ---------- Sync, dedupe, show ---------- */
+
+export function followNotifications(connection, body) {
+  const { socket, call } = connection;
+  const seqs = seqStore(body.dataset.userId);
+  const inbox = openInbox(connection);
+  let lastSeen = Math.max(seqs.stored(), Number.parseInt(body.dataset.lastSeq, 10) || 0);
+  let syncRun = null; // the sync in progress, if any
+  let syncAgain = false;
+  const heldBack = []; // pushes that arrived while a sync was running
+
+  function onNotification(notification) {
+    if (!notification || !Number.isInteger(notification.seq)) {
+      return;
+    }
+    if (syncRun) {
+      heldBack.push(notification);
+    } else if (notification.seq > lastSeen + 1) {
+      heldBack.push(notification); // a gap: fetch what is missing first
+      catchUp();
+    } else {
+      accept([notification]);
+    }
+  }
+
+  /** Show and apply notifications newer than lastSeen, in seq order. */
+  function accept(notifications) {
+    const fresh = notifications.filter((n) => n.seq > lastSeen).sort((a, b) => a.seq - b.seq);
+    for (const notification of fresh) {
+      lastSeen = notification.seq;
+      if (!notification.read) {
+        bumpUnread();
+      }
+      applyNotification(notification);
+    }
+    seqs.store(lastSeen);
+    announce(fresh);
+  }
+
+  function announce(notifications) {
+    if (notifications.length > MAX_TOASTS) {
+      showToast({
+        kind: "info",
+        title: `${notifications.length} updates while you were away`,
+        url: "/notifications",
+        linkText: "Open your inbox",
+      });
+      return;
+    }
+    for (const n of notifications) {
+      showToast({ kind: n.kind, title: n.title, body: n.body, url: n.url });
+    }
+  }
+
+  /** What a notification changes on this page, besides the toast. */
+  function applyNotification(notification) {
+    const data = notification.data || {};
+    if (notification.kind === "order_status" && data.order_id) {
+      applyOrderStatus({
+        order_id: data.order_id,
+        status: data.status,
+        updated_at: notification.created_at,
+        note: notification.body,
+      });
+    } else if (notification.kind === "new_order") {
+      insertAdminOrderRow(data, notification.url);
+    }
+    inbox.prepend(notification);
+  }
+
+  /**
+   * Ask for everything after the last seq seen, page by page, then release the
+   * pushes held back meanwhile. A call while a sync runs joins it (and runs it once more).
+   */
+  function catchUp() {
+    if (syncRun) {
+      syncAgain = true;
+      return syncRun;
+    }
+    syncRun = syncUntilCurrent()
+      .catch(() => false)
+      .then((complete) => {
+        syncRun = null; // first, so that released pushes are not held back again
+        releaseHeldBack(complete);
+      });
+    return syncRun;
+  }
+
+  async function syncUntilCurrent() {
+    let complete = false;
+    do {
+      syncAgain = false;
+      complete = await syncPages();
+    } while (syncAgain && socket.connected);
+    return complete;
+  }
+
+  async function syncPages() {
+    lastSeen = Math.max(lastSeen, seqs.stored());
+    for (;;) {
+      const ack = await call("sync", { after_seq: lastSeen });
+      if (!ack.ok) {
+        return false;
+      }
+      if (Number.isInteger(ack.last_seq) && ack.last_seq < lastSeen) {
+        lastSeen = ack.last_seq; // the server knows less than we do: its database was reset
+        seqs.store(lastSeen, { force: true });
+      }
+      accept(ack.notifications || []);
+      setUnread(ack.unread);
+      if (!ack.more) {
+        return true;
+      }
+    }
+  }
+
+  function releaseHeldBack(afterCompleteSync) {
+    const held = heldBack.splice(0).sort((a, b) => a.seq - b.seq);
+    if (!afterCompleteSync) {
+      accept(held); // the sync failed: show what we have rather than loop
+      return;
+    }
+    for (const notification of held) {
+      onNotification(notification);
+    }
+  }
+
+  return { onNotification, catchUp, markInboxRead: inbox.markRead };
+}
