@@ -24,9 +24,9 @@ elif ASYNC_MODE == "gevent":
 else:
     patch_psycopg = None
 
+from serving import serve  # noqa: E402
 from shop import create_app  # noqa: E402
 from shop.extensions import socketio  # noqa: E402
-from shop.server import serve  # noqa: E402
 
 if patch_psycopg is not None:
     patch_psycopg()

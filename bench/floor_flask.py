@@ -3,18 +3,19 @@
 No login, no database: a client joins the room named in its connect auth
 (``{"room": ...}``, default ``all``) and ``GET /emit/<room>/<event>`` emits a
 payload shaped like the shop's (same keys, same size) plus ``t``, the send
-time. It is served the way the shop serves itself (shop/server.py):
-``socketio.run`` with the same listen backlog, connection cap, collector
-thresholds and, under gevent, TCP_NODELAY. Unlike the shop it accepts the
-browser's compression offer, as Flask-SocketIO does by default (the bench
-runs it with the offer and without). Whatever the shop costs above this is
-the shop's own.
+time. It is served by the shop's own server modules (serving/): the same
+listen backlog, connection cap, collector thresholds and WebSocket handling.
+Unlike the shop it accepts the browser's compression offer, as Flask-SocketIO
+does by default (the bench runs it with the offer and without). Whatever the
+shop costs above this is the shop's own.
 
 Run: ``SOCKETIO_ASYNC_MODE=eventlet PORT=5001 python bench/floor_flask.py``
 """
 
 import os
+import warnings
 
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
 if MODE == "eventlet":
     import eventlet
@@ -25,22 +26,18 @@ elif MODE == "gevent":
 
     monkey.patch_all()
 
-import gc  # noqa: E402
-import socket  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from flask import Flask  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-BACKLOG = 2048
-MAX_CONNECTIONS = 12000
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # serving/
 
 app = Flask(__name__)
+app.config.update(LISTEN_BACKLOG=2048, MAX_CONNECTIONS=12000, SOCKETIO_MAX_HTTP_BUFFER_SIZE=16384)
 socketio = SocketIO(app, async_mode=MODE, cors_allowed_origins="*", logger=False, engineio_logger=False)
 
 
@@ -73,30 +70,13 @@ def payload(event: str) -> dict:
 
 
 def serve(host: str, port: int) -> None:
-    options: dict = {"log_output": False}
-    if MODE == "eventlet":
-        eventlet.listen = partial(eventlet.listen, backlog=BACKLOG)
-        options["max_size"] = MAX_CONNECTIONS
-    elif MODE == "gevent":
-        from gevent import pywsgi
+    from importlib import import_module
 
-        class NoDelayHandler(pywsgi.WSGIHandler):
-            def __init__(self, sock, *args, **kwargs):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().__init__(sock, *args, **kwargs)
+    from serving import SERVERS
+    from serving.collector import tune_gc
 
-        options.update(handler_class=NoDelayHandler, backlog=BACKLOG, spawn=MAX_CONNECTIONS)
-    else:
-        options["allow_unsafe_werkzeug"] = True
     tune_gc()
-    socketio.run(app, host=host, port=port, **options)
-
-
-def tune_gc() -> None:
-    """The shop's collector settings (shop/server.py), so that both pause alike."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 100)
+    import_module(SERVERS[MODE]).serve(app, host, port)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import wsgi  # noqa: E402  (monkey-patches first, then builds the app)
-from shop.server import serve  # noqa: E402
+from serving import serve  # noqa: E402
 
 
 def hello() -> str:

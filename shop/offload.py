@@ -1,9 +1,9 @@
 """CPU-bound work (password hashing) run off the event loop, a few at a time.
 
-Under eventlet or gevent every request shares one OS thread: an argon2 hash
-computed there stalls every other request and socket for as long as it runs.
-The serving layer (shop/server.py, the only code that knows eventlet or
-gevent) hands in how to run a function in a real OS thread; this module only
+Under an event-loop server every request shares one OS thread: an argon2
+hash computed there stalls every other request and socket for as long as it
+runs. The serving layer (serving/, the only code that knows the async
+library) hands in how to run a function in a real OS thread; this module only
 calls it. A semaphore bounds how many such calls run at once, so that a burst
 of logins waits its turn here instead of taking every core from the loop.
 

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
-from shop.sockets.guard import MAX_PRODUCT_ROOMS
 
 from shop.services.catalog import watch
 from shop.services.orders import change_status
+from shop.sockets.guard import MAX_PRODUCT_ROOMS
 from tests.conftest import Auth, fill_cart, make_order, make_product, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,19 +1,19 @@
-"""The serving process: its garbage collector and its eventlet HTTP protocol."""
+"""serving/: its garbage collector, eventlet's HTTP protocol and gevent's handler."""
 
 import gc
 
 import pytest
 
-from shop import server
+from serving import collector
 
 
 def test_tune_gc_freezes_start_up_and_collects_less_often():
     before = gc.get_threshold()
     try:
-        server.tune_gc()
+        collector.tune_gc()
 
-        assert gc.get_threshold() == server.GC_THRESHOLDS
-        assert server.GC_THRESHOLDS[0] > before[0]
+        assert gc.get_threshold() == collector.GC_THRESHOLDS
+        assert collector.GC_THRESHOLDS[0] > before[0]
         assert gc.get_freeze_count() > 0  # start-up's objects are out of every collection
     finally:
         gc.unfreeze()
@@ -28,7 +28,9 @@ def test_a_websocket_closes_the_http_buffers_and_keeps_its_socket():
 
     seen = []
 
-    class Protocol(server.FileReleasingProtocol()):
+    from serving.eventlet_server import FileReleasingProtocol
+
+    class Protocol(FileReleasingProtocol):
         def get_environ(self):
             seen.append(self)
             return super().get_environ()
@@ -75,15 +77,15 @@ def test_gevent_websocket_requests_close_the_read_buffer_and_http_keeps_it():
     """Under gevent a WebSocket request frees the handler's 8 KiB read buffer."""
     from gevent import pywsgi, socket
 
+    from serving.gevent_server import NoDelayHandler
+
     def app(environ, start_response):
         body = environ["wsgi.input"]  # gevent hands an upgrade request its raw read buffer
         closed = str(getattr(body, "rfile", body).closed).encode()
         start_response("200 OK", [("Content-Length", str(len(closed)))])
         return [closed]
 
-    serving = pywsgi.WSGIServer(
-        ("127.0.0.1", 0), app, handler_class=server.NoDelayHandler(pywsgi.WSGIHandler), log=None
-    )
+    serving = pywsgi.WSGIServer(("127.0.0.1", 0), app, handler_class=NoDelayHandler, log=None)
     serving.start()
     try:
         http = socket.create_connection(serving.address).makefile("rwb")

@@ -5,21 +5,17 @@ may connect and what a message must pass first (caps, rate limit, the ack
 envelope, payload checks). What the server sends lives in ``shop.realtime``.
 """
 
-import warnings
 from collections.abc import Callable
 
 from flask import Flask
 
 from shop.extensions import socketio
-from shop.realtime.compression import without_websocket_compression
 
 
 def init_sockets(app: Flask) -> None:
     from shop.sockets import guard, handlers, transports  # noqa: F401 (handlers registers the handlers)
 
     config = app.config
-    # eventlet's deprecation notice is known and answered in DESIGN.md: keep logs clean.
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
     socketio.init_app(
         app,
         async_mode=config["SOCKETIO_ASYNC_MODE"],
@@ -38,7 +34,6 @@ def init_sockets(app: Flask) -> None:
     )
     transports.install(app)
     app.context_processor(lambda: {"live_limits": guard.client_limits(app.config)})
-    app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
 
 def origin_checker(extra_origins: list[str]) -> Callable[[str, dict], bool]:
