@@ -1,7 +1,6 @@
 """The shop application factory."""
 
-from flask import Flask, g, render_template, request, session
-from flask_login import current_user
+from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,9 +11,6 @@ from shop.services import accounts
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
 from shop.web import init_web
-
-# Flashed messages wait in the cookie session until a page shows them.
-MAX_WAITING_FLASHES = 5
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
@@ -27,7 +23,6 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_template_filters(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_hooks(app)
     register_commands(app)
     return app
 
@@ -107,31 +102,6 @@ def register_error_handlers(app: Flask) -> None:
         from werkzeug.exceptions import InternalServerError
 
         return render_error(InternalServerError())
-
-
-def register_request_hooks(app: Flask) -> None:
-    from shop.services import cart as cart_service
-    from shop.services import notifications
-
-    @app.context_processor
-    def navigation_counts():
-        if not current_user.is_authenticated:
-            return {}
-        if "nav_counts" not in g:
-            g.nav_counts = {
-                "cart_count": cart_service.cart_count(current_user.id),
-                "unread_count": notifications.unread_count(db.session, current_user.id),
-                "last_seq": notifications.last_seq(db.session, current_user.id),
-            }
-        return g.nav_counts
-
-    @app.after_request
-    def keep_the_latest_flashes(response):
-        """A client that posts without loading the next page (a script, a fetch) would
-        otherwise grow the cookie past the browser's 4 KB and lose its login with it."""
-        if "_flashes" in session and len(session["_flashes"]) > MAX_WAITING_FLASHES:
-            session["_flashes"] = session["_flashes"][-MAX_WAITING_FLASHES:]
-        return response
 
 
 def register_commands(app: Flask) -> None:

@@ -6,10 +6,8 @@ SOCKETIO_MESSAGE_QUEUE set their pushes reach every worker's clients.
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from shop.extensions import db
-from shop.models import User
 from shop.seed import seed_demo
 from shop.services import accounts, catalog, orders
 from shop.services.errors import DomainError
@@ -44,12 +42,8 @@ def seed() -> None:
 @click.password_option()
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an admin account, or make an existing account an admin."""
-    exists = db.session.scalar(select(User.id).where(User.email == email.strip().lower()))
     try:
-        if exists:
-            accounts.make_admin(email)
-        else:
-            accounts.register(email, name, password, is_admin=True)
+        accounts.ensure_admin(email, name, password)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{email} is an admin.")
@@ -74,9 +68,8 @@ def orders_group() -> None:
 @click.option("--actor", default=None, help="Admin email recorded on the timeline.")
 def set_status(order_id: int, status: str, note: str, actor: str | None) -> None:
     """Move ORDER_ID to STATUS, and tell the customer live."""
-    actor_id = _admin_id(actor)
     try:
-        order = orders.change_status(order_id, status, actor_id, note)
+        order = orders.change_status(order_id, status, accounts.admin_id(actor), note)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Order #{order.id} is now {order.status}.")
@@ -97,13 +90,3 @@ def set_stock(product_id: int, quantity: int) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{product.name}: stock {product.stock}.")
-
-
-def _admin_id(email: str | None) -> int:
-    statement = select(User.id).where(User.is_admin).order_by(User.id)
-    if email:
-        statement = statement.where(User.email == email.strip().lower())
-    admin_id = db.session.scalar(statement)
-    if admin_id is None:
-        raise click.ClickException("No such admin; create one with flask create-admin.")
-    return admin_id

@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import Product, User
-from shop.services import accounts
+from shop.services import accounts, catalog
+from shop.services.catalog import ProductFields
 
 DEMO_ADMIN = ("admin@example.com", "Ada Admin", "admin-demo-pass")
 DEMO_SHOPPER = ("shopper@example.com", "Sam Shopper", "shopper-demo-pass")
@@ -213,7 +214,7 @@ PRODUCTS = [
 
 
 def seed_demo() -> int:
-    """Create what is missing and return how many records were added."""
+    """Create what is missing, through the services, and return how many records were added."""
     created = 0
     for email, name, password in (DEMO_ADMIN, DEMO_SHOPPER):
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
@@ -222,15 +223,7 @@ def seed_demo() -> int:
     existing = set(db.session.scalars(select(Product.name)))
     for name, price, stock, threshold, description in PRODUCTS:
         if name not in existing:
-            db.session.add(
-                Product(
-                    name=name,
-                    price_cents=price,
-                    stock=stock,
-                    low_stock_threshold=threshold,
-                    description=description,
-                )
-            )
+            fields = ProductFields(name, description, price, threshold, active=True)
+            catalog.create_product(fields, stock)
             created += 1
-    db.session.commit()
     return created

@@ -1,8 +1,11 @@
-"""What every request and response passes through: input limits and security headers."""
+"""What every request and response passes through: input limits, the navigation's
+counts, the flashed messages kept, and the security headers."""
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
+
+from shop.services import cart, notifications
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -10,6 +13,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 MAX_ID = 2**31 - 1  # the largest value an INTEGER id column holds on every database
+# Flashed messages wait in the cookie session until a page shows them.
+MAX_WAITING_FLASHES = 5
 
 
 class IdConverter(IntegerConverter):
@@ -29,6 +34,27 @@ def refuse_nul_characters() -> None:
                 abort(400, "Text may not contain NUL characters.")
 
 
+def navigation_counts() -> dict:
+    """The signed-in user's cart count, unread count and last seq, once per request."""
+    if not current_user.is_authenticated:
+        return {}
+    if "nav_counts" not in g:
+        g.nav_counts = {
+            "cart_count": cart.cart_count(current_user.id),
+            "unread_count": notifications.unread_count(current_user.id),
+            "last_seq": notifications.last_seq(current_user.id),
+        }
+    return g.nav_counts
+
+
+def keep_the_latest_flashes(response):
+    """A client that posts without loading the next page (a script, a fetch) would
+    otherwise grow the cookie past the browser's 4 KB and lose its login with it."""
+    if "_flashes" in session and len(session["_flashes"]) > MAX_WAITING_FLASHES:
+        session["_flashes"] = session["_flashes"][-MAX_WAITING_FLASHES:]
+    return response
+
+
 def security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -46,4 +72,6 @@ def security_headers(response):
 def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul_characters)
+    app.context_processor(navigation_counts)
+    app.after_request(keep_the_latest_flashes)
     app.after_request(security_headers)

@@ -162,7 +162,7 @@ def test_seqs_run_1_2_3_per_user_without_gaps(shopper, admin):
 
     assert [n.seq for n in notifications_of(admin)] == [1, 2, 3]
     assert [n.seq for n in notifications_of(shopper)] == [1, 2]
-    assert notifications.last_seq(db.session, admin.id) == 3
+    assert notifications.last_seq(admin.id) == 3
 
 
 def test_a_refused_change_uses_no_seq(shopper, admin):
@@ -179,12 +179,12 @@ def test_mark_read_up_to_a_seq(shopper, admin):
     teapot = make_product(stock=100, threshold=0)
     for n in range(4):
         make_order(shopper, teapot, 1, key=f"k{n}")
-    assert notifications.unread_count(db.session, admin.id) == 4
+    assert notifications.unread_count(admin.id) == 4
 
     assert notifications.mark_read(admin.id, 2) == 2
     assert [n.read for n in notifications_of(admin)] == [True, True, False, False]
     assert notifications.mark_read(admin.id, 99) == 0
-    assert notifications.unread_count(db.session, admin.id) == 0
+    assert notifications.unread_count(admin.id) == 0
 
 
 def test_mark_read_touches_only_the_users_rows(shopper, admin):
@@ -193,12 +193,12 @@ def test_mark_read_touches_only_the_users_rows(shopper, admin):
 
     notifications.mark_read(admin.id, 10)
 
-    assert notifications.unread_count(db.session, other_admin.id) == 1
+    assert notifications.unread_count(other_admin.id) == 1
 
 
 def test_notifications_after_a_seq_in_order(shopper, admin):
     teapot = make_product(stock=100, threshold=0)
     for n in range(5):
         make_order(shopper, teapot, 1, key=f"k{n}")
-    missed = notifications.notifications_after(db.session, admin.id, 2)
-    assert [n.seq for n in missed] == [3, 4, 5]
+    missed = notifications.catch_up(admin.id, 2)["notifications"]
+    assert [n["seq"] for n in missed] == [3, 4, 5]

@@ -26,14 +26,6 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    @property
-    def is_low(self) -> bool:
-        return 0 < self.stock <= self.low_stock_threshold
-
     def __repr__(self) -> str:
         return f"<Product {self.id} {self.name!r} stock={self.stock}>"
 

@@ -265,6 +265,24 @@ def prune_sessions() -> int:
         return _end_sessions(session, ~rules.live(now))
 
 
+def ensure_admin(email: str, name: str, password: str) -> User:
+    """Make the account with ``email`` an admin, creating it when there is none."""
+    if db.session.scalar(select(User.id).where(User.email == normalize_email(email))) is None:
+        return register(email, name, password, is_admin=True)
+    return make_admin(email)
+
+
+def admin_id(email: str | None = None) -> int:
+    """The id of the admin with ``email``, or of the first admin; NotFound when there is none."""
+    statement = select(User.id).where(User.is_admin).order_by(User.id)
+    if email:
+        statement = statement.where(User.email == normalize_email(email))
+    found = db.session.scalar(statement)
+    if found is None:
+        raise NotFound("No such admin; create one with flask create-admin.")
+    return found
+
+
 def make_admin(email: str) -> User:
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.email == normalize_email(email)))
@@ -284,13 +302,6 @@ def forget_socket(sid: str) -> None:
     """Called by the disconnect handler, which may run inside a logout's commit."""
     with separate_transaction() as session:
         session.execute(delete(SocketConnection).where(SocketConnection.sid == sid))
-
-
-def session_is_live(token: str | None) -> bool:
-    if not token:
-        return False
-    live = select(LoginSession.token).where(LoginSession.token == token, _rules().live(utcnow()))
-    return db.session.scalar(live) is not None
 
 
 def _rules() -> SessionRules:

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shop.extensions import db
 from shop.models import Notification, User
 from shop.realtime import publisher
 from shop.services.transaction import write_transaction
@@ -44,21 +45,29 @@ def notify_admins(session: Session, kind: str, title: str, **fields: Any) -> Non
         notify(session, admin_id, kind, title, **fields)
 
 
-def notifications_after(session: Session, user_id: int, after_seq: int) -> list[Notification]:
-    """Everything after ``after_seq``, oldest first, capped at SYNC_LIMIT."""
-    return list(
-        session.scalars(
+def catch_up(user_id: int, after_seq: int) -> dict[str, Any]:
+    """What ``sync`` answers: everything after ``after_seq`` (oldest first, up to
+    SYNC_LIMIT, ``more`` when there is more), the last seq and the unread count."""
+    missed = list(
+        db.session.scalars(
             select(Notification)
             .where(Notification.user_id == user_id, Notification.seq > after_seq)
             .order_by(Notification.seq)
             .limit(SYNC_LIMIT)
         )
     )
+    last = last_seq(user_id)
+    return {
+        "notifications": [n.to_payload() for n in missed],
+        "last_seq": last,
+        "more": bool(missed) and missed[-1].seq < last,
+        "unread": unread_count(user_id),
+    }
 
 
-def recent_notifications(session: Session, user_id: int, limit: int = 50) -> list[Notification]:
+def recent_notifications(user_id: int, limit: int = 50) -> list[Notification]:
     return list(
-        session.scalars(
+        db.session.scalars(
             select(Notification)
             .where(Notification.user_id == user_id)
             .order_by(Notification.seq.desc())
@@ -67,12 +76,12 @@ def recent_notifications(session: Session, user_id: int, limit: int = 50) -> lis
     )
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count()).where(Notification.user_id == user_id, ~Notification.read))
+def unread_count(user_id: int) -> int:
+    return _unread_count(db.session, user_id)
 
 
-def last_seq(session: Session, user_id: int) -> int:
-    return session.scalar(select(User.last_seq).where(User.id == user_id)) or 0
+def last_seq(user_id: int) -> int:
+    return db.session.scalar(select(User.last_seq).where(User.id == user_id)) or 0
 
 
 def mark_read(user_id: int, up_to_seq: int) -> int:
@@ -88,6 +97,10 @@ def mark_read(user_id: int, up_to_seq: int) -> int:
             .values(read=True)
             .execution_options(synchronize_session=False)
         )
-        unread = unread_count(session, user_id)
+        unread = _unread_count(session, user_id)
         publisher.queue_unread(session, user_id, unread)
     return unread
+
+
+def _unread_count(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).where(Notification.user_id == user_id, ~Notification.read))

@@ -12,7 +12,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
-from shop.extensions import db, socketio
+from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, product_room, user_room
 from shop.services import accounts, catalog, notifications
 from shop.sockets import guard, transports
@@ -57,15 +57,7 @@ def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
 
 @guard.client_event("sync")
 def on_sync(payload: dict) -> dict:
-    user_id = current_user.id
-    missed = notifications.notifications_after(db.session, user_id, guard.int_field(payload, "after_seq"))
-    last = notifications.last_seq(db.session, user_id)
-    return {
-        "notifications": [n.to_payload() for n in missed],
-        "last_seq": last,
-        "more": bool(missed) and missed[-1].seq < last,
-        "unread": notifications.unread_count(db.session, user_id),
-    }
+    return notifications.catch_up(current_user.id, guard.int_field(payload, "after_seq"))
 
 
 @guard.client_event("subscribe_product")
