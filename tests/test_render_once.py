@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from shop.sockets.guard import MAX_PRODUCT_ROOMS
 
 from shop.services.catalog import watch
 from shop.services.orders import change_status
-from tests.conftest import Auth, fill_cart, make_order, make_product, make_user
+from shop.sockets.guard import MAX_PRODUCT_ROOMS
+from testing.data import fill_cart, make_order, make_product, make_user
+from testing.shopper import Auth
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_CLIENT = ROOT / "static" / "js" / "live"

@@ -35,7 +35,8 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from shop.seed import DEMO_ADMIN
-from tests.live import LiveServer, Shopper, checkout_form, prepare_database
+from testing.server import LiveServer, prepare_database
+from testing.shopper import Shopper, checkout_form
 
 PASSWORD = "soak-test-password"
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
