@@ -67,14 +67,6 @@ class ShopCliRunner(FlaskCliRunner):
         return super().invoke(*args, **kwargs)
 
 
-def shop_app(**settings) -> Flask:
-    """The testing app with ShopClient and ShopCliRunner, not yet in an app context."""
-    app = create_app(make_config(**settings))
-    app.test_client_class = ShopClient
-    app.test_cli_runner_class = ShopCliRunner
-    return app
-
-
 @contextmanager
 def statements_run() -> Iterator[list[str]]:
     """The SQL statements the app runs inside the block, as a list filled in as they go."""
@@ -92,8 +84,10 @@ def statements_run() -> Iterator[list[str]]:
 
 @contextmanager
 def app_with_tables(**settings) -> Iterator[Flask]:
-    """An app whose tables exist for as long as the block runs, inside its app context."""
-    app = shop_app(**settings)
+    """An app whose tables exist for as long as the block runs, inside its app context;
+    its test client is a ShopClient, its CLI runner a ShopCliRunner."""
+    app = create_app(make_config(**settings))
+    app.test_client_class, app.test_cli_runner_class = ShopClient, ShopCliRunner
     with app.app_context():
         db.create_all()
         try:

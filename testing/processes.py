@@ -12,6 +12,16 @@ from pathlib import Path
 import requests
 
 
+class Closing:
+    """``with thing:`` closes it when the block ends, whatever happened."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,8 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from testing import ROOT
 from testing.apps import database_session
-from testing.processes import end_process, free_port, serves, wait_started
+from testing.processes import Closing, end_process, free_port, serves, wait_started
 
 # Live servers sign in again and again from 127.0.0.1, often to one account: the
 # per-client limits on logins and sign-ups and the cap on an account's login
@@ -39,7 +38,7 @@ def prepare_database(url: str) -> None:
         seed_demo()
 
 
-class LiveServer:
+class LiveServer(Closing):
     def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **env: str):
         self.port = port or free_port()
         self.database_url = database_url
@@ -74,11 +73,7 @@ class LiveServer:
         if self.process:
             end_process(self.process, sig)
 
-    def __enter__(self) -> "LiveServer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    close = stop
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run a `flask` command against this server's database and queue."""
@@ -92,11 +87,9 @@ class LiveServer:
             timeout=60,
         )
 
-    @contextmanager
-    def database(self) -> Iterator[Session]:
+    def database(self) -> AbstractContextManager[Session]:
         """An app context on this server's own database, for set-up and checks."""
-        with database_session(self.database_url) as session:
-            yield session
+        return database_session(self.database_url)
 
 
 def start_server(tmp_path_factory, **env: str) -> LiveServer:

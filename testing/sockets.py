@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import socketio
 import websocket
 
-from testing.processes import wait_until
+from testing.processes import Closing, wait_until
 
 PING, PONG = "2", "3"
 
@@ -28,7 +28,7 @@ def websocket_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
 
 
-class LiveSocket:
+class LiveSocket(Closing):
     """python-socketio's Client, recording every event it receives."""
 
     def __init__(
@@ -95,14 +95,8 @@ class LiveSocket:
         if self.client.connected:
             self.client.disconnect()
 
-    def __enter__(self) -> "LiveSocket":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class RawSocket:
+class RawSocket(Closing):
     """A Socket.IO client over a raw WebSocket that does only what the test tells it."""
 
     def __init__(self, base_url: str, cookie: str = "", origin: str | None = None, timeout: float = 10):
@@ -173,12 +167,6 @@ class RawSocket:
         except (OSError, websocket.WebSocketException):
             pass
         self.ended.set()
-
-    def __enter__(self) -> "RawSocket":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def _snapshot(self) -> list[str]:
         with self._changed:
