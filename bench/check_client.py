@@ -1,7 +1,7 @@
 """Check the load client against python-socketio's own Client, once per run.
 
 Three tabs of the same shopper on the real shop: python-socketio's Client
-(tests/live.py's LiveSocket), and the bench client with and without the
+(testing/sockets.py's LiveSocket), and the bench client with and without the
 browser's compression offer. All three subscribe to a product; the admin
 then changes an order's status and the product's stock, and one tab marks
 the inbox read. Every tab must receive the same events with the same
@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-import sioclient
-
-from tests.live import LiveSocket
+from testing import sioclient
+from testing.sockets import LiveSocket
 
 SETTLE_SECONDS = 1.0
 

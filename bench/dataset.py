@@ -3,8 +3,8 @@
 Ten thousand real logins over HTTP would cost ten thousand argon2 checks
 (about 50 ms of CPU each: eight minutes on this machine) and measure the
 password hash, not the push channel. Instead the users and their login
-sessions are inserted in bulk (rows exactly like ``accounts.register`` and
-``accounts.start_session`` write, sharing one argon2 hash), and each browser
+sessions are inserted in bulk (rows like ``accounts.register`` and
+``accounts.start_session`` write, sharing the tests' one cheap argon2 hash), and each browser
 cookie is signed with the shop's own session interface and secret: the
 server cannot tell them from cookies it issued. One cookie is checked
 against the running server before anything is measured, and the admin
@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import insert, select
 
-from config import TestingConfig
-from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, Order, OrderEvent, OrderItem, Product, User
 from shop.models.base import utcnow
-from shop.models.user import PASSWORDS
 from shop.seed import DEMO_SHOPPER
-from tests.live import prepare_database
+from testing.apps import app_on
+from testing.data import password_hash
+from testing.server import prepare_database
 
-BENCH_PASSWORD = "bench-user-password"
 FANOUT_PRODUCT_NAME = "Single-Origin Ethiopia Yirgacheffe, 250 g"
 
 
@@ -41,12 +39,7 @@ class Dataset:
 
 
 def bench_app(database_url: str, secret: str = "unused") -> Flask:
-    config = type(
-        "BenchConfig",
-        (TestingConfig,),
-        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret, "SOCKETIO_ASYNC_MODE": "threading"},
-    )
-    return create_app(config)
+    return app_on(database_url, SECRET_KEY=secret, SOCKETIO_ASYNC_MODE="threading")
 
 
 def build(database_url: str, users: int, orders: int) -> Dataset:
@@ -66,13 +59,12 @@ def build(database_url: str, users: int, orders: int) -> Dataset:
 
 
 def _insert_users(count: int) -> list[int]:
-    password_hash = PASSWORDS.hash(BENCH_PASSWORD)
     now = utcnow()
     rows = [
         {
             "email": f"bench{i}@example.com",
             "name": f"Bench Shopper {i}",
-            "password_hash": password_hash,
+            "password_hash": password_hash(),
             "is_admin": False,
             "last_seq": 0,
             "created_at": now,

@@ -11,15 +11,25 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
+from testing import ROOT
+from testing.processes import (
+    children,
+    cpu_seconds,
+    end_process,
+    free_port,
+    open_fds,
+    rss_kib,
+    serves,
+    threads,
+    wait_started,
+)
+from testing.server import GENEROUS_LIMITS
+
 PYTHON = sys.executable
 
 
@@ -38,56 +48,6 @@ def raise_fd_limit(wanted: int) -> int:
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of one process, in KiB (VmRSS)."""
-    return _status_field(pid, "VmRSS")
-
-
-def threads(pid: int) -> int:
-    """OS threads of one process."""
-    return _status_field(pid, "Threads")
-
-
-def _status_field(pid: int, name: str) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of one process and its threads so far.
-
-    On a machine others are loading, CPU time per operation is steadier than
-    wall time: it is printed beside the latencies to tell a slow server from
-    a busy machine."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_fds(pid: int) -> int:
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return 0
-
-
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as found:
-            return [int(child) for child in found.read().split()]
-    except OSError:
-        return []
 
 
 class Server:
@@ -128,18 +88,8 @@ class Server:
             stderr=log,
             preexec_fn=lambda: os.sched_setaffinity(0, cpus),
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + ready_path, timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not start: {self.log_path.read_text()[-3000:]}")
+        wait_started(self.process, partial(serves, self.url + ready_path), self.name, timeout, self.log_path)
+        return self
 
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
@@ -159,17 +109,8 @@ class Server:
     def stop(self) -> None:
         """SIGKILL: a benchmark server has nothing to save, and 10,000 clean
         disconnects (each a database write in the shop) would only cost time."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def log_tail(self, chars: int = 2000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+        if self.process is not None:
+            end_process(self.process, signal.SIGKILL, grace=30)
 
 
 def shop_server(
@@ -184,12 +125,7 @@ def shop_server(
             "SECRET_KEY": secret,
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": mode,
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-            "SOCKETS_PER_CLIENT": "100000",
-            "SOCKETS_PER_USER": "100000",
-            "AUTH_ATTEMPT_RATE_LIMIT": "1000 per minute",
-            "SIGNUP_RATE_LIMIT": "1000 per minute",
-            "MAX_LOGIN_SESSIONS": "1000",
+            **GENEROUS_LIMITS,
             **env,
         },
         cpus,

@@ -86,6 +86,11 @@ def get(data, *path):
     return data
 
 
+def pick(data: dict, *keys: str) -> list:
+    """The values of ``keys`` in ``data``, None where missing."""
+    return [data.get(key) for key in keys]
+
+
 def fmt(value, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -239,6 +244,7 @@ def _runs(results: dict, modes: list[str]):
 
 
 def _section_a(results: dict, modes: list[str]) -> str:
+    header = ["mode", "server", "p50", "p95", "p99", "push leg p50", "server CPU", "n", "lost"]
     rows = []
     for label, mode, run in _runs(results, modes):
         a = get(run, "a") or {}
@@ -247,16 +253,13 @@ def _section_a(results: dict, modes: list[str]) -> str:
             [
                 mode,
                 label,
-                e2e.get("p50_ms"),
-                e2e.get("p95_ms"),
-                e2e.get("p99_ms"),
+                *pick(e2e, "p50_ms", "p95_ms", "p99_ms"),
                 get(a, "from_payload_time", "p50_ms"),
                 a.get("server_cpu_ms_per_change"),
                 e2e.get("n"),
                 a.get("lost"),
             ]
         )
-    header = ["mode", "server", "p50", "p95", "p99", "push leg p50", "server CPU", "n", "lost"]
     return (
         "(a) push latency, ms: admin's HTTP status change -> the owner's socket has order_status, "
         "1,000 other clients idle\n"
@@ -264,21 +267,19 @@ def _section_a(results: dict, modes: list[str]) -> str:
     )
 
 
+def _fanout_cells(run: dict | None) -> list:
+    """Per fan-out size: median, last, worst, push leg and CPU; then what went missing in all."""
+    cells = []
+    for size in (0, 1):
+        item = get(run, "b", size) or {}
+        cells += pick(
+            item, "median_ms", "last_ms", "last_worst_ms", "last_from_payload_ms", "server_cpu_ms_per_change"
+        )
+    return [*cells, sum((item or {}).get("missing", 0) for item in (get(run, "b") or []))]
+
+
 def _section_b(results: dict, modes: list[str]) -> str:
-    rows = []
-    for label, mode, run in _runs(results, modes):
-        cells = []
-        for size in (0, 1):
-            item = get(run, "b", size) or {}
-            cells += [
-                item.get("median_ms"),
-                item.get("last_ms"),
-                item.get("last_worst_ms"),
-                item.get("last_from_payload_ms"),
-                item.get("server_cpu_ms_per_change"),
-            ]
-        missing = sum((item or {}).get("missing", 0) for item in (get(run, "b") or []))
-        rows.append([mode, label, *cells, missing])
+    rows = [[mode, label, *_fanout_cells(run)] for label, mode, run in _runs(results, modes)]
     sizes = [get(results, "raw", "b", i, "subscribers") or n for i, n in enumerate((1000, 5000))]
     header = ["mode", "server"]
     for n in sizes:

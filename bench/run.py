@@ -51,8 +51,7 @@ from procs import PYTHON, Server, shop_server  # noqa: E402
 from suite import Plan, run_suite  # noqa: E402
 from targets import FloorTarget, ShopTarget  # noqa: E402
 
-from shop.seed import DEMO_ADMIN  # noqa: E402
-from tests.live import Shopper  # noqa: E402
+from testing.shopper import Shopper, admin_on  # noqa: E402
 
 MODES = ("eventlet", "gevent", "threading")
 PARTS = ("check", "a", "b", "c", "d", "e")
@@ -131,7 +130,7 @@ class Bench:
         return Server(name, [PYTHON, str(BENCH / script)], env, self.server_cpus, self.log_dir).start()
 
     def shop_target(self, server: Server, deflate: bool) -> ShopTarget:
-        admin = Shopper(server.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
+        admin = admin_on(server.url)
         csrf = admin.csrf_token(f"/admin/orders/{self.data.order_ids[0]}")
         # One signed cookie, checked against the server before it is trusted 10,000 times.
         probe = Shopper(server.url)

@@ -11,33 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dataset
-import sioclient
 from procs import Server, shop_server
 from suite import summary_ms
 from targets import NEXT, Inbox
 
-from shop.seed import DEMO_ADMIN
-from tests.live import Shopper
-from tests.scaleout.infra import create_database, drop_database
-
-
-@contextmanager
-def postgres_database():
-    """A fresh database on the shared server (the scale-out tests' helpers), dropped afterwards."""
-    url = create_database()
-    try:
-        yield url
-    finally:
-        drop_database(url)
+from testing import sioclient
+from testing.services import postgres_database
+from testing.shopper import admin_on
 
 
 def admin_session(server: Server, order_id: int) -> tuple[str, str]:
     """A real admin login over HTTP: (Cookie header, CSRF token of its session)."""
-    admin = Shopper(server.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
+    admin = admin_on(server.url)
     token = admin.csrf_token(f"/admin/orders/{order_id}")
     return admin.cookie_header, token
 

@@ -18,8 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import sioclient
 from targets import Target
+
+from testing import sioclient
 
 SETTLE_SECONDS = 1.0
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sioclient
 from procs import Server
+
+from testing import sioclient
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 NEXT = {"placed": "processing", "processing": "shipped", "shipped": "delivered"}

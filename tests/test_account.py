@@ -10,7 +10,8 @@ from shop.extensions import db
 from shop.models import LoginSession
 from shop.models.base import utcnow
 from shop.services.devices import describe_device
-from tests.conftest import PASSWORD, client_from, count, make_user, session_token, set_session_times
+from testing.data import PASSWORD, count, make_user, set_session_times
+from testing.shopper import client_from, session_token
 
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_ANDROID = (

@@ -9,7 +9,8 @@ from shop.extensions import db
 from shop.models import Order, Product
 from shop.services.catalog import watch
 from shop.services.orders import change_status
-from tests.conftest import count, make_order, make_product, notifications_of, stock_of
+from testing.data import count, make_order, make_product, notifications_of, stock_of
+from testing.shopper import row_ids
 
 PAGES = ["/admin/", "/admin/orders", "/admin/orders/1", "/admin/products", "/admin/products/new"]
 FORMS = [
@@ -18,10 +19,6 @@ FORMS = [
     ("/admin/products/1/edit", {"name": "Hijacked", "price": "1", "low_stock_threshold": "1"}),
     ("/admin/products/new", {"name": "Planted", "price": "1", "stock": "1", "low_stock_threshold": "1"}),
 ]
-
-
-def row_ids(html: bytes) -> list[int]:
-    return [int(i) for i in re.findall(rb'<tr data-order-id="(\d+)"', html)]
 
 
 def offered_statuses(html: bytes) -> list[str]:

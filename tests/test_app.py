@@ -11,7 +11,7 @@ from config import ProductionConfig, config_from_env
 from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, LoginSession, Notification, Order, Product, StockWatch
-from tests.conftest import PASSWORD, count, fill_cart, make_order, make_product
+from testing.data import PASSWORD, count, fill_cart, make_order, make_product
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAFE_REFERRER_POLICIES = ("same-origin", "strict-origin-when-cross-origin", "no-referrer")

@@ -6,7 +6,9 @@ from sqlalchemy import select
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, User
-from tests.conftest import PASSWORD, Auth, count, make_config, make_user
+from testing.apps import make_config
+from testing.data import PASSWORD, count, make_user
+from testing.shopper import Auth
 
 WRONG_LOGIN = b"Wrong email or password."
 

@@ -2,14 +2,13 @@
 
 import re
 import time
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from shop.extensions import db
 from shop.models import StockWatch
-from tests.conftest import count, make_product
+from testing.apps import statements_run
+from testing.data import count, make_product
 
 
 def product_ids(html: bytes) -> list[int]:
@@ -150,21 +149,6 @@ def test_watch_needs_a_login(client, app):
 # the anonymous catalogue is kept for CATALOGUE_CACHE_SECONDS -----------------------
 
 cached_catalogue = pytest.mark.app_config(CACHE_TYPE="SimpleCache", CACHE_DEFAULT_TIMEOUT=1)
-
-
-@contextmanager
-def statements_run():
-    """The SQL statements run inside the block, as a list filled in as they go."""
-    run = []
-
-    def record(_conn, _cursor, statement, *_args):
-        run.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield run
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def stock_badge(html: bytes, product_id: int) -> bytes:

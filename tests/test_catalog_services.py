@@ -8,7 +8,7 @@ from shop.models import Notification, StockWatch
 from shop.services import catalog, notifications
 from shop.services.errors import InvalidInput, InvalidTransition, NotFound
 from shop.services.orders import cancel_order, change_status
-from tests.conftest import count, make_order, make_product, make_user, notifications_of, stock_of
+from testing.data import count, make_order, make_product, make_user, notifications_of, stock_of
 
 
 def kinds(user) -> list[str]:

@@ -6,7 +6,7 @@ from sqlalchemy import inspect, select
 from shop.extensions import db
 from shop.models import Order, Product, User
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER, PRODUCTS
-from tests.conftest import (
+from testing.data import (
     count,
     make_order,
     make_product,

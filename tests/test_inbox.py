@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import make_order, make_product, make_user, notifications_of
+from testing.data import make_order, make_product, make_user, notifications_of
 
 
 def inbox_seqs(html: bytes) -> list[int]:

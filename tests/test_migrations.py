@@ -6,7 +6,8 @@ from sqlalchemy import BigInteger, inspect
 from shop import create_app
 from shop.extensions import db
 from shop.models import StockWatch
-from tests.conftest import fill_cart, make_config, make_order, make_product, make_user, snapshot
+from testing.apps import make_config
+from testing.data import fill_cart, make_order, make_product, make_user, snapshot
 
 INITIAL = "c186789e14da"
 # Tables whose model has columns a later revision adds: the ORM cannot read them at INITIAL.

@@ -10,7 +10,7 @@ import pytest
 
 from shop import offload
 from shop.models.user import PASSWORDS
-from tests.conftest import PASSWORD, make_user
+from testing.data import PASSWORD, make_user
 
 SHOP = Path(__file__).resolve().parent.parent / "shop"
 

@@ -18,7 +18,7 @@ from shop.services.errors import (
     PricesChanged,
     ProductUnavailable,
 )
-from tests.conftest import (
+from testing.data import (
     as_shown,
     count,
     fill_cart,

@@ -8,11 +8,8 @@ import pytest
 from shop.extensions import db
 from shop.models import Notification, Order
 from shop.services.orders import change_status
-from tests.conftest import Auth, count, make_order, make_product, make_user, stock_of
-
-
-def row_ids(html: bytes) -> list[int]:
-    return [int(i) for i in re.findall(rb'<tr data-order-id="(\d+)"', html)]
+from testing.data import count, make_order, make_product, make_user, stock_of
+from testing.shopper import Auth, row_ids
 
 
 def timeline_steps(html: bytes) -> list[str]:

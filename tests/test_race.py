@@ -18,18 +18,10 @@ from shop.models import CartItem, Order, Product, User
 from shop.services import orders
 from shop.services.cart import MAX_QUANTITY
 from shop.services.errors import PricesChanged
-from tests.conftest import (
-    Auth,
-    as_shown,
-    checkout_form,
-    count,
-    fill_cart,
-    make_product,
-    make_user,
-    notifications_of,
-    stock_of,
-)
-from tests.scaleout.infra import wait_until, waiting_on_a_lock
+from testing.data import as_shown, count, fill_cart, make_product, make_user, notifications_of, stock_of
+from testing.processes import wait_until
+from testing.services import waiting_on_a_lock
+from testing.shopper import Auth, checkout_form
 
 RACERS = 20
 ADDERS = 10
@@ -235,6 +227,13 @@ def test_the_same_form_posted_ten_times_at_once_for_the_last_unit(db_app):
     assert stock_of(lamp) == 0
 
 
+def wait_for_the_checkout_to_block(app) -> None:
+    """On PostgreSQL, until the checkout waits for the product's row; SQLite has nothing to wait on."""
+    if db.engine.dialect.name == "postgresql":
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
+
+
 def in_background(pool: ThreadPoolExecutor, app, job) -> Future:
     """Run ``job`` in a thread of ``pool``, in its own app context (session and connection)."""
 
@@ -259,14 +258,12 @@ def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):
     user = make_user()
     fill_cart(user, lamp, 1)
     user_id, lamp_id, shown = user.id, lamp.id, as_shown(user)
-    url = db_app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.rollback()
 
     with db.engine.connect() as cancel, ThreadPoolExecutor(1) as pool:
         cancel.execute(update(Product).where(Product.id == lamp_id).values(stock=Product.stock + 1))
         checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown).id)
-        if db.engine.dialect.name == "postgresql":
-            wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
+        wait_for_the_checkout_to_block(db_app)
         cancel.execute(update(User).where(User.id == user_id).values(last_seq=User.last_seq + 1))
         cancel.commit()
         order_id = checkout.result(timeout=60)
@@ -283,14 +280,12 @@ def test_a_price_change_committed_while_checkout_waits_refuses_it(db_app):
     user = make_user()
     fill_cart(user, teapot, 1)
     user_id, teapot_id, shown = user.id, teapot.id, as_shown(user)
-    url = db_app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.rollback()
 
     with db.engine.connect() as admin, ThreadPoolExecutor(1) as pool:
         admin.execute(update(Product).where(Product.id == teapot_id).values(price_cents=10_000))
         checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown))
-        if db.engine.dialect.name == "postgresql":
-            wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
+        wait_for_the_checkout_to_block(db_app)
         admin.commit()
         with pytest.raises(PricesChanged, match="Prices changed"):
             checkout.result(timeout=60)

@@ -15,7 +15,8 @@ import pytest
 from shop.services.catalog import watch
 from shop.services.orders import change_status
 from shop.sockets.guard import MAX_PRODUCT_ROOMS
-from tests.conftest import Auth, fill_cart, make_order, make_product, make_user
+from testing.data import fill_cart, make_order, make_product, make_user
+from testing.shopper import Auth
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_CLIENT = ROOT / "static" / "js" / "live"

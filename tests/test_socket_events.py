@@ -5,7 +5,7 @@ import pytest
 
 from shop.extensions import socketio
 from shop.sockets.guard import MAX_PRODUCT_ROOMS
-from tests.conftest import make_product
+from testing.data import make_product
 
 
 @pytest.mark.app_config(SOCKET_EVENT_BURST=1000)

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.browser.harness import LAUNCH_ARGS, Browsing, chromium_or_skip, open_browsing, start_shop
-from tests.live import LiveServer
+from testing.browser import LAUNCH_ARGS, Browsing, chromium_or_skip, open_browsing
+from testing.server import LiveServer, start_server
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +22,8 @@ def browser() -> Iterator[Browser]:
 def shop(tmp_path_factory) -> Iterator[LiveServer]:
     """One server for the scenarios that do not interfere: each uses its own
     shopper and its own products."""
-    server = start_shop(tmp_path_factory.mktemp("browser-shop"))
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import Browsing, chromium_or_skip
+from testing.browser import Browsing, chromium_or_skip
 
 INLINE_SCRIPT = """() => new Promise((resolve) => {
   document.addEventListener('securitypolicyviolation', () => resolve(true), {once: true});

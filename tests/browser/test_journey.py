@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import steps
+from testing import steps
 
 pytestmark = pytest.mark.browser
 

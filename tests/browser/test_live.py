@@ -6,7 +6,7 @@ Each scenario has its own shopper and its own product, so they share one server.
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import steps
+from testing import steps
 
 pytestmark = pytest.mark.browser
 
@@ -95,9 +95,7 @@ def test_stock_goes_out_and_comes_back_live_with_an_alert(browsing):
 
 def test_admin_orders_list_shows_new_orders_and_changes_live(browsing):
     admin = browsing.admin()
-    admin.goto("/admin/orders")
-    steps.wait_until_live(admin)
-    steps.mark_page(admin)
+    steps.open_live(admin, "/admin/orders")
     shopper = browsing.shopper(name="Noor Newcomer")
 
     order_id = steps.buy(shopper, "towels", "Linen Tea Towels, set of 3")

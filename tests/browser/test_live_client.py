@@ -10,75 +10,25 @@ own accounts and orders on the shared server; admin and shopper actions that
 are not under test go over plain HTTP to keep the tests short.
 """
 
-import itertools
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import steps
-from tests.live import Shopper, checkout_form
+from testing import steps
+from testing.shopper import Shopper, admin_on, placed_order_id
 
 pytestmark = pytest.mark.browser
 
 SALT = "Flaky Sea Salt, 250 g"
 TOTE = "Canvas Tote Bag"
 HOSTILE_NAME = '<img src="x" data-injected>Eve'
-_people = itertools.count(1)
 
 
 def product_id(name: str) -> int:
     from shop.seed import PRODUCTS
 
     return next(number for number, row in enumerate(PRODUCTS, start=1) if row[0] == name)
-
-
-def http_shopper(base_url: str, name: str) -> Shopper:
-    """A new account signed in over HTTP (no browser)."""
-    person = Shopper(base_url)
-    email = f"client-{next(_people)}-{uuid.uuid4().hex[:8]}@example.com"
-    form = {"name": name, "email": email, "password": steps.PASSWORD, "confirm": steps.PASSWORD}
-    response = person.post("/auth/register", form, token_from="/auth/register", allow_redirects=False)
-    assert response.status_code == 302, response.status_code
-    return person
-
-
-def fill_cart(person: Shopper, name: str) -> dict[str, str]:
-    """Put one of ``name`` in the cart; the cart page's checkout form (CSRF token, key, what it shows)."""
-    added = person.post(
-        f"/cart/add/{product_id(name)}",
-        {"quantity": 1},
-        token_from=f"/products/{product_id(name)}",
-        allow_redirects=False,
-    )
-    assert added.status_code == 302, added.status_code
-    return checkout_form(person.get("/cart").text)
-
-
-def check_out(person: Shopper, form: dict[str, str]) -> int:
-    """One POST, as the cart's button sends it; the new order's id."""
-    placed = person.http.post(person.base_url + "/checkout", data=form, allow_redirects=False, timeout=10)
-    assert placed.status_code == 302, placed.status_code
-    return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-
-
-def http_order(person: Shopper, name: str) -> int:
-    return check_out(person, fill_cart(person, name))
-
-
-def http_admin(base_url: str) -> Shopper:
-    return Shopper(base_url).login(*steps.ADMIN)
-
-
-def move(admin: Shopper, order_id: int, status: str, note: str = "") -> None:
-    moved = admin.post(
-        f"/admin/orders/{order_id}/status",
-        {"status": status, "note": note},
-        token_from=f"/admin/orders/{order_id}",
-        allow_redirects=False,
-    )
-    assert moved.status_code == 302, moved.status_code
 
 
 def toasts(page: Page):
@@ -91,15 +41,15 @@ def toast_titled(page: Page, kind: str, title: str):
 
 def test_toasts_are_escaped_capped_at_four_and_dismissable(browsing, shop):
     admin = browsing.admin()
-    admin.goto("/admin/orders")
-    steps.wait_until_live(admin)
-    steps.mark_page(admin)
+    steps.open_live(admin, "/admin/orders")
     # Five customers with full carts, so that the five checkouts come in one burst
     # (well inside the six seconds a toast stays).
-    customers = [http_shopper(shop.url, HOSTILE_NAME) for _ in range(5)]
-    carts = [(person, fill_cart(person, SALT)) for person in customers]
+    customers = [Shopper(shop.url).register(HOSTILE_NAME) for _ in range(5)]
+    for person in customers:
+        person.add_to_cart(product_id(SALT))
+    carts = [(person, person.checkout_form()) for person in customers]
 
-    order_ids = [check_out(person, form) for person, form in carts]
+    order_ids = [placed_order_id(person.checkout(form)) for person, form in carts]
 
     rows = admin.locator("[data-admin-orders] tbody tr")
     for order_id in order_ids:
@@ -126,7 +76,7 @@ def test_a_status_note_is_shown_as_text_in_the_toast_and_the_timeline(browsing, 
     steps.wait_until_live(shopper)
     note = "<b data-injected>Packed</b> & on its way"
 
-    move(http_admin(shop.url), order_id, "processing", note)
+    admin_on(shop.url).set_status(order_id, "processing", note)
 
     expect(steps.timeline_entries(shopper).last).to_contain_text(note)
     expect(steps.toast(shopper, "order_status")).to_contain_text(note)
@@ -137,9 +87,9 @@ def test_a_reload_shows_no_old_notification_again(browsing, shop):
     shopper = browsing.shopper(name="Rae Reload")
     order_id = steps.buy(shopper, "tote", TOTE)
     steps.wait_until_live(shopper)
-    admin = http_admin(shop.url)
-    move(admin, order_id, "processing")
-    move(admin, order_id, "shipped")
+    admin = admin_on(shop.url)
+    admin.set_status(order_id, "processing")
+    admin.set_status(order_id, "shipped")
     expect(steps.toast(shopper, "order_status")).to_have_count(2)
     expect(steps.unread_badge(shopper)).to_have_text("2")
 
@@ -155,12 +105,10 @@ def test_a_reload_shows_no_old_notification_again(browsing, shop):
 def test_the_open_inbox_shows_new_notifications_and_keeps_the_badge_clear(browsing, shop):
     shopper = browsing.shopper(name="Ines Inbox")
     order_id = steps.buy(shopper, "salt", SALT)
-    shopper.goto("/notifications")
-    steps.wait_until_live(shopper)
-    steps.mark_page(shopper)
+    steps.open_live(shopper, "/notifications")
     expect(shopper.locator("[data-inbox-empty]")).to_be_visible()
 
-    move(http_admin(shop.url), order_id, "processing", "Grinding the salt by hand")
+    admin_on(shop.url).set_status(order_id, "processing", "Grinding the salt by hand")
 
     first = shopper.locator("[data-inbox] > [data-seq]").first
     expect(first).to_contain_text(f"We are preparing your order (order #{order_id})")
@@ -176,18 +124,16 @@ def test_the_open_inbox_shows_new_notifications_and_keeps_the_badge_clear(browsi
 
 
 def test_a_filtered_admin_list_drops_orders_that_leave_the_filter(browsing, shop):
-    fay = http_shopper(shop.url, "Fay Filter")
-    order_ids = [http_order(fay, SALT) for _ in range(2)]
+    fay = Shopper(shop.url).register("Fay Filter")
+    order_ids = [fay.place_order(product_id(SALT)) for _ in range(2)]
     admin = browsing.admin()
-    admin.goto("/admin/orders?status=placed")
-    steps.wait_until_live(admin)
-    steps.mark_page(admin)
+    steps.open_live(admin, "/admin/orders?status=placed")
     rows = admin.locator("[data-admin-orders] tbody tr")
     before = rows.count()
     for order_id in order_ids:
         expect(admin.locator(f"tr[data-order-id='{order_id}']")).to_be_visible()
 
-    move(http_admin(shop.url), order_ids[0], "processing")
+    admin_on(shop.url).set_status(order_ids[0], "processing")
 
     expect(admin.locator(f"tr[data-order-id='{order_ids[0]}']")).to_have_count(0)
     expect(rows).to_have_count(before - 1)
@@ -196,15 +142,13 @@ def test_a_filtered_admin_list_drops_orders_that_leave_the_filter(browsing, shop
 
 
 def test_an_admin_order_page_moved_elsewhere_stops_offering_old_choices(browsing, shop):
-    gus = http_shopper(shop.url, "Gus Guard")
-    order_id = http_order(gus, SALT)
+    gus = Shopper(shop.url).register("Gus Guard")
+    order_id = gus.place_order(product_id(SALT))
     admin = browsing.admin()
-    admin.goto(f"/admin/orders/{order_id}")
-    steps.wait_until_live(admin)
-    steps.mark_page(admin)
+    steps.open_live(admin, f"/admin/orders/{order_id}")
     expect(admin.locator("[data-status-form]")).to_be_visible()
 
-    move(http_admin(shop.url), order_id, "processing")
+    admin_on(shop.url).set_status(order_id, "processing")
 
     expect(steps.order_status(admin)).to_have_text("Processing")
     expect(steps.timeline_entries(admin)).to_have_count(2)
@@ -219,9 +163,7 @@ def test_an_admin_order_page_moved_elsewhere_stops_offering_old_choices(browsing
 
 def test_logging_out_in_another_tab_takes_this_tab_offline(browsing):
     shopper = browsing.shopper(name="Lou Logout")
-    shopper.goto("/orders")
-    steps.wait_until_live(shopper)
-    steps.mark_page(shopper)
+    steps.open_live(shopper, "/orders")
     other_tab = shopper.context.new_page()
     other_tab.goto("/")
 
@@ -267,36 +209,29 @@ def markup(locator) -> str:
     return locator.evaluate(FRAGMENT_MARKUP)
 
 
+def assert_a_reload_renders_the_same(page: Page, locator, same=lambda html: html) -> None:
+    """What the push put in (no reload so far) is the markup the server renders on a reload."""
+    assert steps.still_same_document(page)
+    pushed = markup(locator)
+    page.reload()
+    assert same(markup(locator)) == same(pushed)
+
+
 def without_times(html: str) -> str:
     """The same markup with each <time> made neutral (a push carries its own moment)."""
     assert LONG_UTC_TIME.search(html), html
     return LONG_UTC_TIME.sub("<time>…</time>", html)
 
 
-def set_stock(admin: Shopper, product: int, stock: int) -> None:
-    changed = admin.post(
-        f"/admin/products/{product}/stock",
-        {"stock": stock},
-        token_from=f"/admin/products/{product}/edit",
-        allow_redirects=False,
-    )
-    assert changed.status_code == 302, changed.status_code
-
-
 def test_a_pushed_admin_order_row_is_the_row_the_server_renders(browsing, shop):
     admin = browsing.admin()
-    admin.goto("/admin/orders")
-    steps.wait_until_live(admin)
-    steps.mark_page(admin)
+    steps.open_live(admin, "/admin/orders")
 
-    order_id = http_order(http_shopper(shop.url, "Rowan <Row> & Co"), TOTE)
+    order_id = Shopper(shop.url).register("Rowan <Row> & Co").place_order(product_id(TOTE))
 
     row = admin.locator(f"[data-admin-orders] tr[data-order-id='{order_id}']")
     expect(row).to_contain_text("Rowan <Row> & Co")
-    assert steps.still_same_document(admin)
-    pushed = markup(row)
-    admin.reload()
-    assert markup(row) == pushed
+    assert_a_reload_renders_the_same(admin, row)
 
 
 def test_a_pushed_timeline_item_is_the_item_the_server_renders(browsing, shop):
@@ -305,30 +240,22 @@ def test_a_pushed_timeline_item_is_the_item_the_server_renders(browsing, shop):
     steps.wait_until_live(shopper)
     steps.mark_page(shopper)
 
-    move(http_admin(shop.url), order_id, "processing", "Wrapped in <paper> & string")
+    admin_on(shop.url).set_status(order_id, "processing", "Wrapped in <paper> & string")
 
     expect(steps.timeline_entries(shopper)).to_have_count(2)
-    assert steps.still_same_document(shopper)
-    pushed = markup(steps.timeline_entries(shopper).last)
-    shopper.reload()
-    assert without_times(markup(steps.timeline_entries(shopper).last)) == without_times(pushed)
+    assert_a_reload_renders_the_same(shopper, steps.timeline_entries(shopper).last, without_times)
 
 
 def test_a_pushed_inbox_item_is_the_item_the_server_renders(browsing, shop):
     shopper = browsing.shopper(name="Ike Item")
     order_id = steps.buy(shopper, "tote", TOTE)
-    shopper.goto("/notifications")
-    steps.wait_until_live(shopper)
-    steps.mark_page(shopper)
+    steps.open_live(shopper, "/notifications")
 
-    move(http_admin(shop.url), order_id, "processing", "On the <shelf> & ready")
+    admin_on(shop.url).set_status(order_id, "processing", "On the <shelf> & ready")
 
     item = shopper.locator("[data-inbox] > [data-seq]").first
     expect(item).to_contain_text("On the <shelf> & ready")
-    assert steps.still_same_document(shopper)
-    pushed = markup(item)
-    shopper.reload()
-    assert markup(item) == pushed
+    assert_a_reload_renders_the_same(shopper, item)
 
 
 def test_a_pushed_stock_badge_is_the_badge_the_server_renders(browsing, shop):
@@ -337,11 +264,11 @@ def test_a_pushed_stock_badge_is_the_badge_the_server_renders(browsing, shop):
     shopper.goto(f"/products/{organiser}")
     steps.wait_until_live(shopper)
     badge = shopper.locator("[data-product-page] [data-stock-badge]")
-    admin = http_admin(shop.url)
+    admin = admin_on(shop.url)
 
     for stock, text in [(3, "Only 3 left"), (0, "Out of stock"), (14, "In stock")]:
         steps.mark_page(shopper)
-        set_stock(admin, organiser, stock)
+        admin.set_stock(organiser, stock)
         expect(badge).to_have_text(text)
         assert steps.still_same_document(shopper)
         pushed = markup(badge)

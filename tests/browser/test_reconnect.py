@@ -6,8 +6,9 @@ This scenario stops its server, so it gets a server of its own.
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import steps
-from tests.browser.harness import open_browsing, start_shop
+from testing import steps
+from testing.browser import open_browsing
+from testing.server import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +26,15 @@ new MutationObserver((mutations) => {
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});
 """
 
-# What Chromium logs while its socket cannot reach the stopped server.
-SERVER_DOWN_ERRORS = (r"ERR_CONNECTION_REFUSED", r"WebSocket connection to .* failed")
+# What Chromium logs while its socket cannot reach the stopped server (a
+# polling request in flight when the server stops is reset rather than refused).
+SERVER_DOWN_ERRORS = (r"ERR_CONNECTION_RE(FUSED|SET)", r"WebSocket connection to .* failed")
 
 
 @pytest.fixture
-def own_shop(tmp_path):
-    server = start_shop(tmp_path)
-    yield server
-    server.stop()
+def own_shop(tmp_path_factory):
+    with start_server(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ import pytest
 from playwright.sync_api import expect
 
 from shop.seed import DEMO_SHOPPER, PRODUCTS
-from tests.browser import steps
-from tests.browser.harness import DESKTOP, PHONE, open_browsing, start_shop
-from tests.live import ROOT, Shopper, checkout_form
+from testing import ROOT, steps
+from testing.browser import DESKTOP, PHONE, open_browsing
+from testing.server import start_server
+from testing.shopper import Shopper, admin_on, shopper_on
 
 pytestmark = pytest.mark.browser
 
@@ -55,51 +56,28 @@ def png_size(path: Path) -> tuple[int, int]:
 def add_orders(base_url: str) -> dict[str, Shopper]:
     """Customers and orders in every state, through the same forms a browser posts;
     returns the customers' signed-in HTTP sessions by name."""
-    admin = Shopper(base_url).login(*steps.ADMIN)
-    people = {DEMO_SHOPPER[1]: Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])}
+    admin = admin_on(base_url)
+    people = {DEMO_SHOPPER[1]: shopper_on(base_url)}
     for name, email in CUSTOMERS:
-        people[name] = register(base_url, name, email)
+        people[name] = Shopper(base_url).register(name, email)
     for number, (customer, items, statuses) in enumerate(ORDERS, start=1):
         order_id = place_order(people[customer], items)
         assert order_id == number, "the showcase expects a fresh database"
         for status in statuses:
-            moved = admin.post(
-                f"/admin/orders/{order_id}/status",
-                {"status": status, "note": ""},
-                token_from=f"/admin/orders/{order_id}",
-                allow_redirects=False,
-            )
-            assert moved.status_code == 302, f"order {order_id} → {status}: {moved.status_code}"
+            admin.set_status(order_id, status)
     return people
 
 
-def register(base_url: str, name: str, email: str) -> Shopper:
-    person = Shopper(base_url)
-    form = {"name": name, "email": email, "password": steps.PASSWORD, "confirm": steps.PASSWORD}
-    response = person.post("/auth/register", form, token_from="/auth/register", allow_redirects=False)
-    assert response.status_code == 302, f"registering {email}: {response.status_code}"
-    return person
-
-
 def place_order(person: Shopper, items: dict[str, int]) -> int:
+    """One order of several products, as the cart page's button places it."""
     for name, quantity in items.items():
-        product_id = PRODUCT_IDS[name]
-        added = person.post(
-            f"/cart/add/{product_id}",
-            {"quantity": quantity},
-            token_from=f"/products/{product_id}",
-            allow_redirects=False,
-        )
-        assert added.status_code == 302, f"adding {name}: {added.status_code}"
-    form = checkout_form(person.get("/cart").text)
-    placed = person.post("/checkout", form, token_from="/cart", allow_redirects=False)
-    assert placed.status_code == 302, f"checkout: {placed.status_code}"
-    return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+        person.add_to_cart(PRODUCT_IDS[name], quantity)
+    return person.place_order()
 
 
 @pytest.fixture(scope="module")
 def showcase(tmp_path_factory):
-    server = start_shop(tmp_path_factory.mktemp("showcase"))
+    server = start_server(tmp_path_factory)
     try:
         yield server, add_orders(server.url)
     finally:

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
-from tests.live import Shopper, without_time
-from tests.realtime.conftest import http_after_websocket, place_order, set_status, start_server
+from testing.server import start_server
+from testing.shopper import Shopper
+from testing.sockets import http_after_websocket, without_time
 
 PRODUCT = 1
 
 
 @pytest.fixture(scope="module", params=["gevent", "threading"])
 def server(request, tmp_path_factory):
-    server = start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE=request.param)
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE=request.param) as server:
+        yield server
 
 
 def test_login_connect_and_push(server, sockets):
@@ -28,8 +28,8 @@ def test_login_connect_and_push(server, sockets):
     sockets.append(sock)
     before = sock.call("subscribe_product", {"product_id": PRODUCT})["stock"]
 
-    order_id = place_order(shopper, PRODUCT)
-    set_status(admin, order_id, "processing")
+    order_id = shopper.place_order(PRODUCT)
+    admin.set_status(order_id, "processing")
 
     expected = {"product_id": PRODUCT, "stock": before - 1, "in_stock": True}
     assert without_time(sock.wait_for("stock")) == [expected]

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from tests.realtime.conftest import start_server
+from testing.server import start_server
 
 EVENTLET_DEFAULT_CAP = 1024
 CAP = EVENTLET_DEFAULT_CAP + 16
@@ -24,9 +24,8 @@ def capped_server(tmp_path_factory):
         pytest.skip(f"needs {wanted} open files, the hard limit is {hard}")
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # the server inherits it
-    server = start_server(tmp_path_factory, MAX_CONNECTIONS=str(CAP))
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory, MAX_CONNECTIONS=str(CAP)) as server:
+        yield server
 
 
 def open_idle(port: int, count: int) -> list[socket.socket]:

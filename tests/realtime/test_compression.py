@@ -15,17 +15,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from shop.seed import DEMO_SHOPPER
-from tests.live import LiveServer, Shopper
-from tests.realtime.conftest import start_server
+from testing.server import LiveServer, start_server
+from testing.shopper import Shopper
 
 BROWSER_OFFER = "permessage-deflate; client_max_window_bits"
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent", "threading"])
 def server(request, tmp_path_factory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE=request.param)
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE=request.param) as server:
+        yield server
 
 
 def open_websocket(base_url: str, cookie: str) -> tuple[str, dict[str, str], bytes]:

@@ -4,8 +4,11 @@ import pytest
 import requests
 import socketio
 
-from tests.live import LiveSocket
-from tests.realtime.conftest import FOREIGN_ORIGIN, OTHER_ORIGIN, http_after_websocket
+from testing.server import OTHER_ORIGIN
+from testing.sockets import LiveSocket, http_after_websocket
+
+FOREIGN_ORIGIN = "http://evil.example"
+
 
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
 

@@ -11,17 +11,16 @@ import os
 import pytest
 
 from shop.seed import DEMO_SHOPPER
-from tests.live import Shopper
-from tests.realtime.conftest import start_server
+from testing.server import start_server
+from testing.shopper import Shopper
 
 SOCKETS = 20
 
 
 @pytest.fixture(scope="module")
 def gevent_server(tmp_path_factory):
-    server = start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE="gevent")
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory, SOCKETIO_ASYNC_MODE="gevent") as server:
+        yield server
 
 
 def open_descriptors(pid: int) -> int:

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import requests
 
-from tests.live import LiveServer
-from tests.realtime.conftest import login, register
+from testing.server import LiveServer
+from testing.shopper import Shopper
 
 LOGIN_LOOPS = 3
 SAMPLES = 30
@@ -52,7 +52,7 @@ class LoginLoops:
     def _loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                login(self.live, self.email)
+                Shopper(self.live.url).login(self.email)
             except BaseException as exc:  # reported by the test, not lost in a thread
                 self.errors.append(exc)
                 return
@@ -80,7 +80,7 @@ def looping_logins(live: LiveServer, email: str, loops: int) -> Iterator[LoginLo
 
 
 def test_logins_do_not_stall_other_requests(live):
-    account = register(live, "Hasher")
+    account = Shopper(live.url).register("Hasher")
     idle = statistics.median(healthz_latencies(live.url, SAMPLES))
 
     with looping_logins(live, account.email, LOGIN_LOOPS) as logins:

@@ -4,15 +4,9 @@ connection goes on working."""
 import pytest
 
 from shop.seed import DEMO_SHOPPER
-from tests.live import Shopper
-from tests.realtime.conftest import (
-    SOCKET_BURST,
-    make_product,
-    place_order,
-    register,
-    set_status,
-    wait_disconnected,
-)
+from testing.data import insert_product
+from testing.server import SOCKET_BURST
+from testing.shopper import Shopper
 
 FIELDS = {
     "sync": "after_seq",
@@ -96,15 +90,15 @@ def test_an_unknown_event_leaves_the_socket_working(shopper, connect):
 
 def test_a_shopper_cannot_talk_their_way_into_the_admins_room(live, shopper, connect, admin_http):
     """No event names a room: asking for one changes nothing."""
-    owner = register(live, "Ola")
-    order_id = place_order(owner, make_product(live))
+    owner = Shopper(live.url).register("Ola")
+    order_id = owner.place_order(insert_product(live.database_url))
     nosy = connect(shopper)
     for event in ("join_room", "join", "subscribe", "enter_room"):
         nosy.client.emit(event, {"room": "admins"})
     nosy.call("subscribe_product", {"product_id": "admins"})
     owner_sock = connect(owner)
 
-    set_status(admin_http, order_id, "processing")
+    admin_http.set_status(order_id, "processing")
     owner_sock.wait_for("order_status")
     # The ack below is sent after that change was pushed to every room.
     assert nosy.call("sync", {"after_seq": 0})["ok"] is True
@@ -116,7 +110,7 @@ def test_an_oversized_message_closes_only_that_connection(shopper, connect):
     socket is dropped, and a new connection works."""
     sock = connect(shopper)
     sock.client.emit("sync", {"after_seq": 0, "pad": "x" * 65536})
-    wait_disconnected(sock)
+    sock.wait_disconnected()
     assert connect(shopper).call("sync", {"after_seq": 0})["ok"] is True
 
 

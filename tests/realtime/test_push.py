@@ -2,24 +2,17 @@
 
 import secrets
 
-from tests.live import without_time
-from tests.realtime.conftest import (
-    PASSWORD,
-    login,
-    make_product,
-    place_order,
-    register,
-    set_status,
-    set_stock,
-)
+from testing.data import PASSWORD, insert_product
+from testing.shopper import Shopper
+from testing.sockets import without_time
 
 
 def test_the_owner_hears_of_the_admins_status_change(live, admin_http, connect):
-    owner = register(live, "Olive")
-    order_id = place_order(owner, make_product(live))
+    owner = Shopper(live.url).register("Olive")
+    order_id = owner.place_order(insert_product(live.database_url))
     sock = connect(owner)
 
-    set_status(admin_http, order_id, "processing", "Packing it now")
+    admin_http.set_status(order_id, "processing", "Packing it now")
 
     [status] = sock.wait_for("order_status")
     assert status["order_id"] == order_id
@@ -37,13 +30,13 @@ def test_the_owner_hears_of_the_admins_status_change(live, admin_http, connect):
 
 def test_the_admins_room_hears_every_status_change(live, admin_http, connect):
     """Every admin's order list updates live, whoever moved the order."""
-    owner = register(live, "Otto")
-    order_id = place_order(owner, make_product(live))
+    owner = Shopper(live.url).register("Otto")
+    order_id = owner.place_order(insert_product(live.database_url))
     admin_sock = connect(admin_http)
 
-    set_status(admin_http, order_id, "processing")
+    admin_http.set_status(order_id, "processing")
     owner.post(f"/orders/{order_id}/cancel", allow_redirects=False)  # too late: refused, no push
-    set_status(admin_http, order_id, "cancelled")
+    admin_http.set_status(order_id, "cancelled")
 
     statuses = admin_sock.wait_for("order_status", count=2)
     assert [(s["order_id"], s["previous_status"], s["status"]) for s in statuses] == [
@@ -59,12 +52,12 @@ def test_every_admin_hears_of_a_new_order(live, admin_http, connect):
     second_email = f"second-admin-{secrets.token_hex(4)}@example.com"
     created = live.cli("create-admin", second_email, "--name", "Bea", "--password", PASSWORD)
     assert created.returncode == 0, created.stderr
-    second_admin = login(live, second_email)
+    second_admin = Shopper(live.url).login(second_email)
     admin_socks = [connect(admin_http), connect(second_admin)]
-    owner = register(live, "Nora")
+    owner = Shopper(live.url).register("Nora")
     owner_sock = connect(owner)
 
-    order_id = place_order(owner, make_product(live, stock=10, threshold=2), quantity=2)
+    order_id = owner.place_order(insert_product(live.database_url, stock=10, threshold=2), quantity=2)
 
     for sock in admin_socks:
         [note] = sock.wait_for("notification")
@@ -75,7 +68,7 @@ def test_every_admin_hears_of_a_new_order(live, admin_http, connect):
         assert note["data"]["total_cents"] == 3000
         assert note["data"]["customer"] == "Nora"
     # A barrier for the owner: their own status event comes after anything sent at checkout.
-    set_status(admin_http, order_id, "processing")
+    admin_http.set_status(order_id, "processing")
     owner_sock.wait_for("order_status")
     assert [n["kind"] for n in owner_sock.of("notification")] == ["order_status"]
 
@@ -83,9 +76,9 @@ def test_every_admin_hears_of_a_new_order(live, admin_http, connect):
 def test_users_never_hear_each_others_events(live, admin_http, connect):
     """Changes interleave; each user's own later change is the barrier that
     proves nothing of the other user's came before it."""
-    alice, bob = register(live, "Alice"), register(live, "Bob")
-    product_id = make_product(live)
-    alice_order, bob_order = place_order(alice, product_id), place_order(bob, product_id)
+    alice, bob = Shopper(live.url).register("Alice"), Shopper(live.url).register("Bob")
+    product_id = insert_product(live.database_url)
+    alice_order, bob_order = alice.place_order(product_id), bob.place_order(product_id)
     alice_sock, bob_sock = connect(alice), connect(bob)
 
     for order_id, status in [
@@ -95,7 +88,7 @@ def test_users_never_hear_each_others_events(live, admin_http, connect):
         (alice_order, "shipped"),
         (bob_order, "delivered"),
     ]:
-        set_status(admin_http, order_id, status)
+        admin_http.set_status(order_id, status)
 
     alice_sock.wait_for("order_status", count=2)
     bob_sock.wait_for("order_status", count=3)
@@ -109,8 +102,8 @@ def test_users_never_hear_each_others_events(live, admin_http, connect):
 
 
 def test_stock_reaches_only_that_products_subscribers(live, admin_http, connect):
-    watched, other = make_product(live, stock=10), make_product(live, stock=10)
-    viewer = register(live, "Vera")
+    watched, other = insert_product(live.database_url, stock=10), insert_product(live.database_url, stock=10)
+    viewer = Shopper(live.url).register("Vera")
     subscriber, other_subscriber, unsubscribed = connect(viewer), connect(viewer), connect(viewer)
     assert subscriber.call("subscribe_product", {"product_id": watched}) == {
         "ok": True,
@@ -123,8 +116,8 @@ def test_stock_reaches_only_that_products_subscribers(live, admin_http, connect)
     assert unsubscribed.call("unsubscribe_product", {"product_id": watched}) == {"ok": True}
     assert unsubscribed.call("subscribe_product", {"product_id": other})["ok"] is True
 
-    set_stock(admin_http, watched, 4)
-    set_stock(admin_http, other, 7)  # the barrier for the two other sockets
+    admin_http.set_stock(watched, 4)
+    admin_http.set_stock(other, 7)  # the barrier for the two other sockets
 
     watched_now = {"product_id": watched, "stock": 4, "in_stock": True}
     other_now = {"product_id": other, "stock": 7, "in_stock": True}
@@ -135,12 +128,12 @@ def test_stock_reaches_only_that_products_subscribers(live, admin_http, connect)
 
 def test_checkout_and_cancel_push_stock(live, admin_http, connect):
     """Stock moves on checkout and comes back on cancel; page viewers see both."""
-    product_id = make_product(live, stock=5)
-    owner = register(live, "Cara")
-    viewer = connect(register(live, "Vic"))
+    product_id = insert_product(live.database_url, stock=5)
+    owner = Shopper(live.url).register("Cara")
+    viewer = connect(Shopper(live.url).register("Vic"))
     viewer.call("subscribe_product", {"product_id": product_id})
 
-    order_id = place_order(owner, product_id, quantity=5)
+    order_id = owner.place_order(product_id, quantity=5)
     cancelled = owner.post(f"/orders/{order_id}/cancel", allow_redirects=False)
     assert cancelled.status_code == 302
 
@@ -151,13 +144,13 @@ def test_checkout_and_cancel_push_stock(live, admin_http, connect):
 
 
 def test_watchers_hear_back_in_stock(live, admin_http, connect):
-    product_id = make_product(live, stock=0)
-    watcher = register(live, "Wes")
+    product_id = insert_product(live.database_url, stock=0)
+    watcher = Shopper(live.url).register("Wes")
     watched = watcher.post(f"/products/{product_id}/watch", allow_redirects=False)
     assert watched.status_code == 302
     sock = connect(watcher)
 
-    set_stock(admin_http, product_id, 3)
+    admin_http.set_stock(product_id, 3)
 
     [note] = sock.wait_for("notification")
     assert note["kind"] == "back_in_stock"
@@ -165,13 +158,13 @@ def test_watchers_hear_back_in_stock(live, admin_http, connect):
 
 
 def test_mark_read_in_one_tab_updates_the_others(live, admin_http, connect):
-    owner = register(live, "Tess")
-    order_id = place_order(owner, make_product(live))
-    set_status(admin_http, order_id, "processing")
-    set_status(admin_http, order_id, "shipped")
-    other_browser = login(live, owner.email)
+    owner = Shopper(live.url).register("Tess")
+    order_id = owner.place_order(insert_product(live.database_url))
+    admin_http.set_status(order_id, "processing")
+    admin_http.set_status(order_id, "shipped")
+    other_browser = Shopper(live.url).login(owner.email)
     tab, other_tab, phone = connect(owner), connect(owner), connect(other_browser)
-    bystander = connect(register(live, "Ben"))
+    bystander = connect(Shopper(live.url).register("Ben"))
 
     assert tab.call("mark_read", {"up_to_seq": 1}) == {"ok": True, "unread": 1}
     assert tab.call("mark_read", {"up_to_seq": 2}) == {"ok": True, "unread": 0}

@@ -9,9 +9,11 @@ from werkzeug.serving import make_server
 
 from shop.seed import DEMO_SHOPPER
 from shop.services.errors import OutOfStock
-from tests.conftest import make_config
-from tests.live import LiveSocket, prepare_database, without_time
-from tests.realtime.conftest import add_to_cart, checkout, make_product, register, set_stock
+from testing.apps import make_config
+from testing.data import insert_product
+from testing.server import prepare_database
+from testing.shopper import Shopper
+from testing.sockets import LiveSocket, without_time
 
 FIRST_PRODUCT = 1
 
@@ -19,22 +21,22 @@ FIRST_PRODUCT = 1
 def test_a_checkout_that_rolls_back_pushes_nothing(live, admin_http, connect):
     """The first product's stock is taken inside the transaction before the
     second one turns out short; the rollback must take the push with it."""
-    first, second = make_product(live, stock=10), make_product(live, stock=5)
+    first, second = insert_product(live.database_url, stock=10), insert_product(live.database_url, stock=5)
     assert first < second  # stock is taken in product-id order
-    shopper = register(live, "Rory")
-    add_to_cart(shopper, first, 1)
-    add_to_cart(shopper, second, 3)
-    viewer = connect(register(live, "Val"))
+    shopper = Shopper(live.url).register("Rory")
+    shopper.add_to_cart(first, 1)
+    shopper.add_to_cart(second, 3)
+    viewer = connect(Shopper(live.url).register("Val"))
     viewer.call("subscribe_product", {"product_id": first})
     admin_sock = connect(admin_http)
-    set_stock(admin_http, second, 2)  # someone else bought them meanwhile
+    admin_http.set_stock(second, 2)  # someone else bought them meanwhile
 
-    refused = checkout(shopper)
+    refused = shopper.checkout()
     assert refused.status_code == 409
     assert "only 2 left" in refused.text
 
     shopper.post(f"/cart/remove/{second}", allow_redirects=False)
-    placed = checkout(shopper)
+    placed = shopper.checkout()
     assert placed.status_code == 302
     order_id = int(placed.headers["Location"].rsplit("/", 1)[1])
 

@@ -4,51 +4,37 @@ import re
 import time
 
 from shop.seed import DEMO_ADMIN
-from tests.live import Shopper
-from tests.rawsocket import RawSocket
-from tests.realtime.conftest import (
-    PASSWORD,
-    login,
-    make_product,
-    place_order,
-    register,
-    set_status,
-    start_server,
-    wait_disconnected,
-)
+from testing.data import insert_product
+from testing.server import start_server
+from testing.shopper import Shopper
+from testing.sockets import RawSocket
 
 NEW_PASSWORD = "a-brand-new-password"
 
 
 def test_logout_closes_every_tab_of_that_browser_only(live, connect):
-    browser = register(live, "Lou")
-    other_browser = login(live, browser.email)
+    browser = Shopper(live.url).register("Lou")
+    other_browser = Shopper(live.url).login(browser.email)
     tab, second_tab = connect(browser), connect(browser)
     phone = connect(other_browser)
 
     response = browser.post("/auth/logout", allow_redirects=False)
     assert response.status_code == 302
 
-    wait_disconnected(tab)
-    wait_disconnected(second_tab)
+    tab.wait_disconnected()
+    second_tab.wait_disconnected()
     assert phone.client.connected
     assert phone.call("sync", {"after_seq": 0})["ok"] is True
 
 
 def test_password_change_closes_the_other_sessions_sockets(live, connect):
-    browser = register(live, "Pia")
-    other_browser = login(live, browser.email)
+    browser = Shopper(live.url).register("Pia")
+    other_browser = Shopper(live.url).login(browser.email)
     here, elsewhere = connect(browser), connect(other_browser)
 
-    response = browser.post(
-        "/auth/password",
-        {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-        token_from="/auth/password",
-        allow_redirects=False,
-    )
-    assert response.status_code == 302
+    browser.change_password(NEW_PASSWORD)
 
-    wait_disconnected(elsewhere)
+    elsewhere.wait_disconnected()
     assert here.client.connected
     assert here.call("sync", {"after_seq": 0})["ok"] is True
     # The other browser's cookie no longer opens anything either.
@@ -61,8 +47,8 @@ def test_password_change_closes_the_other_sessions_sockets(live, connect):
 def test_logout_takes_a_socket_that_ignores_disconnect_out_of_every_room(live, admin_http):
     """The raw socket answers pings but never obeys DISCONNECT: the server must
     close its transport itself, and no push for that user or the admins reaches it."""
-    browser = register(live, "Ivy")
-    order_id = place_order(browser, make_product(live))
+    browser = Shopper(live.url).register("Ivy")
+    order_id = browser.place_order(insert_product(live.database_url))
     stubborn = RawSocket(live.url, browser.cookie_header)
     admin_stubborn = RawSocket(live.url, admin_http.cookie_header)
     try:
@@ -75,7 +61,7 @@ def test_logout_takes_a_socket_that_ignores_disconnect_out_of_every_room(live, a
         assert stubborn.closed(timeout=10), stubborn.packets
         assert admin_stubborn.closed(timeout=10), admin_stubborn.packets
         still_admin = Shopper(live.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
-        set_status(still_admin, order_id, "processing")
+        still_admin.set_status(order_id, "processing")
         time.sleep(0.5)
         assert stubborn.events("order_status") == [] and stubborn.events("notification") == []
         assert admin_stubborn.events("order_status") == []
@@ -85,21 +71,12 @@ def test_logout_takes_a_socket_that_ignores_disconnect_out_of_every_room(live, a
 
 
 def test_a_password_change_closes_another_sessions_socket_that_ignores_disconnect(live):
-    browser = register(live, "Pim")
-    other_browser = login(live, browser.email)
-    stubborn = RawSocket(live.url, other_browser.cookie_header)
-    try:
+    browser = Shopper(live.url).register("Pim")
+    other_browser = Shopper(live.url).login(browser.email)
+    with RawSocket(live.url, other_browser.cookie_header) as stubborn:
         assert stubborn.connect_namespace().startswith("40")
-        response = browser.post(
-            "/auth/password",
-            {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-            token_from="/auth/password",
-            allow_redirects=False,
-        )
-        assert response.status_code == 302
+        browser.change_password(NEW_PASSWORD)
         assert stubborn.closed(timeout=10), stubborn.packets
-    finally:
-        stubborn.close()
 
 
 # -- the account page and the cap on an account's sessions -------------------------
@@ -114,8 +91,8 @@ def other_sessions(browser) -> list[str]:
 
 
 def test_signing_out_a_session_on_the_account_page_closes_its_sockets(live, connect):
-    laptop = register(live, "Ada")
-    phone = login(live, laptop.email)
+    laptop = Shopper(live.url).register("Ada")
+    phone = Shopper(live.url).login(laptop.email)
     laptop_tab, phone_tab = connect(laptop), connect(phone)
     [phone_id] = other_sessions(laptop)
 
@@ -124,16 +101,16 @@ def test_signing_out_a_session_on_the_account_page_closes_its_sockets(live, conn
     )
     assert response.status_code == 302
 
-    wait_disconnected(phone_tab)
+    phone_tab.wait_disconnected()
     assert phone.get("/orders", allow_redirects=False).status_code == 302
     assert laptop_tab.call("sync", {"after_seq": 0})["ok"] is True
     assert laptop_tab.client.connected
 
 
 def test_signing_out_everywhere_closes_every_socket_of_the_account(live, connect):
-    laptop = register(live, "Bo")
-    phone = login(live, laptop.email)
-    stranger = register(live, "Cy")
+    laptop = Shopper(live.url).register("Bo")
+    phone = Shopper(live.url).login(laptop.email)
+    stranger = Shopper(live.url).register("Cy")
     tabs = [connect(laptop), connect(laptop), connect(phone)]
     strangers_tab = connect(stranger)
 
@@ -143,7 +120,7 @@ def test_signing_out_everywhere_closes_every_socket_of_the_account(live, connect
     assert response.status_code == 302
 
     for tab in tabs:
-        wait_disconnected(tab)
+        tab.wait_disconnected()
     for browser in (laptop, phone):
         assert browser.get("/orders", allow_redirects=False).status_code == 302
     assert strangers_tab.call("sync", {"after_seq": 0})["ok"] is True
@@ -152,16 +129,16 @@ def test_signing_out_everywhere_closes_every_socket_of_the_account(live, connect
 def test_a_login_beyond_the_cap_closes_the_least_recent_sessions_sockets(tmp_path_factory, sockets):
     server = start_server(tmp_path_factory, MAX_LOGIN_SESSIONS="2")
     try:
-        first = register(server, "Di")
+        first = Shopper(server.url).register("Di")
         first_tab = first.connect()
         sockets.append(first_tab)
-        second = login(server, first.email)
+        second = Shopper(server.url).login(first.email)
         second_tab = second.connect()
         sockets.append(second_tab)
 
-        login(server, first.email)  # a third browser: the first one is the least recently used
+        Shopper(server.url).login(first.email)  # a third browser: the first one is the least recently used
 
-        wait_disconnected(first_tab)
+        first_tab.wait_disconnected()
         assert first.get("/orders", allow_redirects=False).status_code == 302
         assert second_tab.call("sync", {"after_seq": 0})["ok"] is True
     finally:

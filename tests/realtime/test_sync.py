@@ -3,13 +3,14 @@
 from sqlalchemy import select
 
 from shop.services.notifications import SYNC_LIMIT
-from tests.realtime.conftest import make_product, place_order, register, server_database, set_status
+from testing.data import insert_product
+from testing.shopper import Shopper
 
 
 def user_id_of(live, email: str) -> int:
     from shop.models import User
 
-    with server_database(live) as session:
+    with live.database() as session:
         return session.scalar(select(User.id).where(User.email == email))
 
 
@@ -18,21 +19,21 @@ def write_notifications(live, user_id: int, count: int) -> None:
     from shop.services.notifications import notify
     from shop.services.transaction import write_transaction
 
-    with server_database(live), write_transaction() as session:
+    with live.database(), write_transaction() as session:
         for number in range(count):
             notify(session, user_id, "order_status", f"Note {number + 1}")
 
 
 def test_changes_made_while_away_arrive_through_sync(live, admin_http, connect):
-    owner = register(live, "Ada")
-    order_id = place_order(owner, make_product(live))
+    owner = Shopper(live.url).register("Ada")
+    order_id = owner.place_order(insert_product(live.database_url))
     sock = connect(owner)
-    set_status(admin_http, order_id, "processing")
+    admin_http.set_status(order_id, "processing")
     [seen] = sock.wait_for("notification")
     sock.close()
 
     for status in ("shipped", "delivered"):
-        set_status(admin_http, order_id, status)
+        admin_http.set_status(order_id, status)
     back = connect(owner)
     missed = back.call("sync", {"after_seq": seen["seq"]})
 
@@ -46,15 +47,15 @@ def test_changes_made_while_away_arrive_through_sync(live, admin_http, connect):
 
 
 def test_three_changes_while_disconnected_come_back_in_order(live, admin_http, connect):
-    owner = register(live, "Dan")
-    order_id = place_order(owner, make_product(live))
+    owner = Shopper(live.url).register("Dan")
+    order_id = owner.place_order(insert_product(live.database_url))
     sock = connect(owner)
     before = sock.call("sync", {"after_seq": 0})
     assert before["last_seq"] == 0
     sock.close()
 
     for status in ("processing", "shipped", "delivered"):
-        set_status(admin_http, order_id, status)
+        admin_http.set_status(order_id, status)
     back = connect(owner)
     missed = back.call("sync", {"after_seq": before["last_seq"]})
 
@@ -73,7 +74,7 @@ def test_three_changes_while_disconnected_come_back_in_order(live, admin_http, c
 
 
 def test_sync_pages_through_a_long_absence(live, connect):
-    owner = register(live, "Pat")
+    owner = Shopper(live.url).register("Pat")
     total = SYNC_LIMIT + 7
     write_notifications(live, user_id_of(live, owner.email), total)
     sock = connect(owner)

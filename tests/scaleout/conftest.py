@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
-from tests.live import LiveServer, Shopper, prepare_database
-from tests.scaleout.infra import (
-    SHARED_REDIS,
-    create_database,
-    drop_database,
-    require_postgres,
-    require_redis,
-    unique_channel,
-)
+from testing.processes import tail
+from testing.server import LiveServer, prepare_database
+from testing.services import SHARED_REDIS, postgres_database, require_postgres, require_redis, unique_channel
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -36,23 +29,16 @@ def pytest_runtest_makereport(item, call):
     recent = time.time() - 600
     for log in sorted(Path(base).rglob("*.log")):
         if log.stat().st_mtime > recent and log.stat().st_size:
-            report.sections.append((f"log {log.relative_to(base)}", _tail(log)))
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            report.sections.append((f"log {log.relative_to(base)}", tail(log)))
 
 
 @pytest.fixture(scope="module")
 def seeded_database() -> Iterator[str]:
     """A new PostgreSQL database with the schema and demo data; dropped afterwards."""
     require_postgres()
-    url = create_database()
-    try:
+    with postgres_database() as url:
         prepare_database(url)
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +55,3 @@ def two_workers(seeded_database, tmp_path_factory) -> Iterator[tuple[LiveServer,
     finally:
         for worker in workers:
             worker.stop()
-
-
-def admin_on(base_url: str) -> Shopper:
-    return Shopper(base_url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
-
-
-def shopper_on(base_url: str) -> Shopper:
-    return Shopper(base_url).login(DEMO_SHOPPER[0], DEMO_SHOPPER[2])

@@ -12,26 +12,20 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.live import LiveServer, LiveSocket, Shopper
-from tests.scaleout.conftest import admin_on
-from tests.scaleout.infra import (
+from testing.data import insert_product, insert_user
+from testing.nginx import Nginx, require_nginx
+from testing.processes import wait_until
+from testing.server import LiveServer
+from testing.services import (
     SHARED_REDIS,
-    Nginx,
     RedisServer,
-    add_product,
-    add_user,
-    buy,
-    log_in,
     query,
-    require_nginx,
     require_redis,
     require_redis_server_binary,
-    set_status,
-    set_stock,
     unique_channel,
-    wait_for_match,
-    wait_until,
 )
+from testing.shopper import Shopper, admin_on
+from testing.sockets import LiveSocket
 
 pytestmark = pytest.mark.scaleout
 
@@ -90,16 +84,16 @@ class Probe:
     """
 
     def __init__(self, url: str, admin: Shopper, sock: LiveSocket):
-        self.product_id = add_product(url, stock=100)
+        self.product_id = insert_product(url, stock=100)
         self.admin, self.sock = admin, sock
         assert sock.call("subscribe_product", {"product_id": self.product_id})["ok"]
         self.values = itertools.count(101)
 
     def pushes_flow(self) -> bool:
         stock = next(self.values)
-        assert set_stock(self.admin, self.product_id, stock).status_code == 200
+        self.admin.set_stock(self.product_id, stock)
         try:
-            wait_for_match(self.sock, "stock", lambda s: s["stock"] == stock, timeout=1)
+            self.sock.wait_for_match("stock", lambda s: s["stock"] == stock, timeout=1)
             return True
         except AssertionError:
             return False
@@ -109,23 +103,22 @@ def test_a_redis_outage_commits_every_change_and_loses_no_notification(
     seeded_database, private_redis, workers_on_private_redis, connect
 ):
     a, b = workers_on_private_redis
-    owner_email = add_user(seeded_database, "Lou")
-    admin_email = add_user(seeded_database, "Ada", admin=True)
-    owner_on_a, admin_on_a = log_in(a.url, owner_email), admin_on(a.url)
-    owner, admin = connect(log_in(b.url, owner_email)), connect(log_in(b.url, admin_email))
-    product_id = add_product(seeded_database, stock=10)
-    first = buy(owner_on_a, product_id)
-    set_status(admin_on_a, first, "processing")
+    owner_email = insert_user(seeded_database, "Lou")
+    admin_email = insert_user(seeded_database, "Ada", admin=True)
+    owner_on_a, admin_on_a = Shopper(a.url).login(owner_email), admin_on(a.url)
+    owner, admin = connect(Shopper(b.url).login(owner_email)), connect(Shopper(b.url).login(admin_email))
+    product_id = insert_product(seeded_database, stock=10)
+    first = owner_on_a.place_order(product_id)
+    admin_on_a.set_status(first, "processing")
     owner_seen = owner.wait_for("notification")[-1]["seq"]
     admin_seen = admin.wait_for("notification")[-1]["seq"]
 
     private_redis.stop()
-    responses = [set_status(admin_on_a, first, "shipped")]
-    second = buy(owner_on_a, product_id)
-    responses.append(set_status(admin_on_a, second, "processing"))
+    admin_on_a.set_status(first, "shipped")  # each asserts its redirect: committed though Redis is down
+    second = owner_on_a.place_order(product_id)
+    admin_on_a.set_status(second, "processing")
     health = [requests.get(worker.url + "/healthz", timeout=10) for worker in (a, b)]
 
-    assert [response.status_code for response in responses] == [200, 200]
     statuses = query(
         seeded_database, "SELECT id, status FROM orders WHERE id IN %s ORDER BY id", (first, second)
     )
@@ -139,8 +132,8 @@ def test_a_redis_outage_commits_every_change_and_loses_no_notification(
     private_redis.start()
     probe = Probe(seeded_database, admin_on_a, admin)
     wait_until(probe.pushes_flow, "pushes to flow from A to B again", timeout=120)
-    set_status(admin_on_a, second, "shipped")
-    wait_for_match(owner, "notification", lambda n: n["data"].get("order_id") == second)
+    admin_on_a.set_status(second, "shipped")
+    owner.wait_for_match("notification", lambda n: n["data"].get("order_id") == second)
 
     owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
     admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
@@ -179,15 +172,15 @@ def test_a_killed_workers_clients_reconnect_to_the_other_and_sync_fills_the_gap(
     pushes cannot reach anyone), then it is killed: the clients reconnect
     through nginx to the other worker, and `sync` returns what they missed."""
     nginx, workers = site
-    owner_email = add_user(seeded_database, "Max")
-    admin_email = add_user(seeded_database, "Ada", admin=True)
+    owner_email = insert_user(seeded_database, "Max")
+    admin_email = insert_user(seeded_database, "Ada", admin=True)
     owner_http, admin_http = nginx.shopper(owner_email), nginx.shopper(admin_email)
     owner = nginx.connect(owner_http, reconnection=True)
     admin = nginx.connect(admin_http, reconnection=True)
     try:
-        product_id = add_product(seeded_database, stock=10)
-        first = buy(owner_http, product_id)
-        set_status(admin_http, first, "processing")
+        product_id = insert_product(seeded_database, stock=10)
+        first = owner_http.place_order(product_id)
+        admin_http.set_status(first, "processing")
         owner_seen = owner.wait_for("notification")[-1]["seq"]
         admin_seen = admin.wait_for("notification")[-1]["seq"]
         [holder] = set(nginx.upstreams_for("/socket.io/"))
@@ -198,15 +191,16 @@ def test_a_killed_workers_clients_reconnect_to_the_other_and_sync_fills_the_gap(
         assert survivor.cli("orders", "set-status", str(first), "shipped").returncode == 0
         assert survivor.cli("stock", "set", str(product_id), "0").returncode == 0  # admins: out of stock
         victim.stop(signal.SIGKILL)
-        second = buy(owner_http, add_product(seeded_database, stock=10))  # through nginx, on the survivor
+        # through nginx, on the survivor
+        second = owner_http.place_order(insert_product(seeded_database, stock=10))
         for sock in (owner, admin):
             sock.wait_for("connect", count=2, timeout=30)
 
         owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
         admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
         assert owner_synced[0] == owner_seen + 1 and admin_synced[0] == admin_seen + 1
-        set_status(admin_http, second, "processing")
-        wait_for_match(owner, "notification", lambda n: n["data"].get("order_id") == second)
+        admin_http.set_status(second, "processing")
+        owner.wait_for_match("notification", lambda n: n["data"].get("order_id") == second)
         session = f"sid={owner.client.eio.sid}"
     finally:
         owner.close()

@@ -12,21 +12,11 @@ import socketio
 import websocket
 
 from shop.seed import DEMO_ADMIN
-from tests.live import ROOT
-from tests.scaleout.infra import (
-    SHARED_REDIS,
-    Nginx,
-    WorkerScript,
-    add_product,
-    add_user,
-    answers,
-    buy,
-    require_nginx,
-    require_redis,
-    set_status,
-    unique_channel,
-    wait_until,
-)
+from testing import ROOT
+from testing.data import insert_product, insert_user
+from testing.nginx import Nginx, WorkerScript, require_nginx
+from testing.processes import answers, wait_until
+from testing.services import SHARED_REDIS, require_redis
 
 pytestmark = pytest.mark.scaleout
 
@@ -37,13 +27,7 @@ def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScrip
     require_redis()
     require_nginx()
     work_dir = tmp_path_factory.mktemp("site")
-    workers = WorkerScript(
-        work_dir,
-        SHOP_CONFIG="production",
-        DATABASE_URL=seeded_database,
-        SOCKETIO_MESSAGE_QUEUE=SHARED_REDIS,
-        SOCKETIO_CHANNEL=unique_channel(),
-    ).start()
+    workers = WorkerScript(work_dir, SHOP_CONFIG="production", DATABASE_URL=seeded_database).start()
     nginx = None
     try:
         nginx = Nginx(work_dir, workers.ports).start()
@@ -56,15 +40,15 @@ def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScrip
 
 def test_a_socket_polls_then_upgrades_to_websocket_through_nginx_and_gets_pushes(site, seeded_database):
     nginx, workers = site
-    email = add_user(seeded_database, "Ivy")
+    email = insert_user(seeded_database, "Ivy")
     owner = nginx.shopper(email)
     sock = nginx.connect(owner)
     session = f"sid={sock.client.eio.sid}"
     try:
         wait_until(lambda: sock.transport == "websocket", "the upgrade to WebSocket")
-        order_id = buy(owner, add_product(seeded_database, stock=4))
+        order_id = owner.place_order(insert_product(seeded_database, stock=4))
 
-        set_status(nginx.shopper(DEMO_ADMIN[0], DEMO_ADMIN[2]), order_id, "processing")
+        nginx.shopper(DEMO_ADMIN[0], DEMO_ADMIN[2]).set_status(order_id, "processing")
 
         [status] = sock.wait_for("order_status")
         assert (status["order_id"], status["status"]) == (order_id, "processing")
@@ -89,7 +73,7 @@ def test_a_socket_polls_then_upgrades_to_websocket_through_nginx_and_gets_pushes
 def test_the_sites_own_origin_may_connect_and_a_foreign_one_may_not(site, seeded_database):
     """Through ProxyFix the worker sees https and the public host:port, which the origin check uses."""
     nginx, _ = site
-    shopper = nginx.shopper(add_user(seeded_database, "Jo"))
+    shopper = nginx.shopper(insert_user(seeded_database, "Jo"))
 
     own = nginx.connect(shopper, origin=nginx.url)
     own.close()
@@ -101,7 +85,7 @@ def test_the_sites_own_origin_may_connect_and_a_foreign_one_may_not(site, seeded
 
 def test_the_session_cookie_is_secure_behind_tls(site, seeded_database):
     nginx, _ = site
-    shopper = nginx.shopper(add_user(seeded_database, "Kit"))
+    shopper = nginx.shopper(insert_user(seeded_database, "Kit"))
     assert [cookie.secure for cookie in shopper.http.cookies] == [True]
     assert shopper.get("/orders").status_code == 200
 
@@ -143,13 +127,7 @@ def test_run_workers_refuses_settings_that_cannot_scale(env, complaint, tmp_path
 
 def test_run_workers_restarts_a_killed_worker_and_stops_them_all_on_sigterm(seeded_database, tmp_path):
     require_redis()
-    workers = WorkerScript(
-        tmp_path,
-        SHOP_CONFIG="development",
-        DATABASE_URL=seeded_database,
-        SOCKETIO_MESSAGE_QUEUE=SHARED_REDIS,
-        SOCKETIO_CHANNEL=unique_channel(),
-    ).start()
+    workers = WorkerScript(tmp_path, SHOP_CONFIG="development", DATABASE_URL=seeded_database).start()
     try:
         first, second = workers.ports
         killed, survivor = workers.pid(first), workers.pid(second)

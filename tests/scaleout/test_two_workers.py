@@ -8,10 +8,11 @@ import textwrap
 import pytest
 import requests
 
-from tests.live import ROOT, without_time
-from tests.rawsocket import RawSocket
-from tests.scaleout.conftest import admin_on
-from tests.scaleout.infra import SHARED_REDIS, add_product, add_user, buy, log_in, set_status
+from testing import ROOT
+from testing.data import insert_product, insert_user
+from testing.services import SHARED_REDIS
+from testing.shopper import Shopper, admin_on
+from testing.sockets import RawSocket, without_time
 
 pytestmark = pytest.mark.scaleout
 
@@ -25,12 +26,12 @@ def test_both_workers_report_the_queue_healthy(two_workers):
 
 def test_an_admin_action_on_worker_a_reaches_clients_on_worker_b(two_workers, seeded_database, connect):
     a, b = two_workers
-    email = add_user(seeded_database, "Bea")
-    owner_socket = connect(log_in(b.url, email))
+    email = insert_user(seeded_database, "Bea")
+    owner_socket = connect(Shopper(b.url).login(email))
     admin_socket = connect(admin_on(b.url))
-    order_id = buy(log_in(a.url, email), add_product(seeded_database, stock=5))
+    order_id = Shopper(a.url).login(email).place_order(insert_product(seeded_database, stock=5))
 
-    assert set_status(admin_on(a.url), order_id, "processing").status_code == 200
+    admin_on(a.url).set_status(order_id, "processing")
 
     [status] = owner_socket.wait_for("order_status")
     assert (status["order_id"], status["status"]) == (order_id, "processing")
@@ -46,11 +47,11 @@ def test_an_admin_action_on_worker_a_reaches_clients_on_worker_b(two_workers, se
 def test_cli_commands_push_through_the_queue_to_clients_on_worker_b(two_workers, seeded_database, connect):
     """`flask orders set-status` and `flask stock set` run in a process of their own."""
     a, b = two_workers
-    email = add_user(seeded_database, "Cy")
-    product_id = add_product(seeded_database, stock=5)
-    sock = connect(log_in(b.url, email))
+    email = insert_user(seeded_database, "Cy")
+    product_id = insert_product(seeded_database, stock=5)
+    sock = connect(Shopper(b.url).login(email))
     assert sock.call("subscribe_product", {"product_id": product_id})["stock"] == 5
-    order_id = buy(log_in(a.url, email), product_id)
+    order_id = Shopper(a.url).login(email).place_order(product_id)
     sock.wait_for("stock")  # the checkout's own stock push: 5 -> 4
 
     moved = a.cli("orders", "set-status", str(order_id), "processing", "--note", "From cron")
@@ -81,8 +82,8 @@ WRITE_ONLY_SCRIPT = textwrap.dedent(
 def test_any_script_can_emit_with_a_write_only_socketio(two_workers, seeded_database, connect):
     """What the README tells cron jobs to do, in a plain Python process."""
     _, b = two_workers
-    product_id = add_product(seeded_database, stock=3)
-    sock = connect(log_in(b.url, add_user(seeded_database, "Di")))
+    product_id = insert_product(seeded_database, stock=3)
+    sock = connect(Shopper(b.url).login(insert_user(seeded_database, "Di")))
     sock.call("subscribe_product", {"product_id": product_id})
     payload = {"product_id": product_id, "stock": 9, "in_stock": True}
 
@@ -101,16 +102,13 @@ def test_a_logout_on_worker_a_closes_a_socket_on_worker_b_that_ignores_disconnec
     two_workers, seeded_database
 ):
     a, b = two_workers
-    email = add_user(seeded_database, "Ike")
-    browser = log_in(a.url, email)
-    order_id = buy(browser, add_product(seeded_database, stock=5))
-    stubborn = RawSocket(b.url, browser.cookie_header)
-    try:
+    email = insert_user(seeded_database, "Ike")
+    browser = Shopper(a.url).login(email)
+    order_id = browser.place_order(insert_product(seeded_database, stock=5))
+    with RawSocket(b.url, browser.cookie_header) as stubborn:
         assert stubborn.connect_namespace().startswith("40")
         assert browser.post("/auth/logout", allow_redirects=False).status_code == 302
         assert stubborn.closed(timeout=10), stubborn.packets
 
-        assert set_status(admin_on(a.url), order_id, "processing").status_code == 200
+        admin_on(a.url).set_status(order_id, "processing")
         assert stubborn.events("order_status") == []
-    finally:
-        stubborn.close()

@@ -14,9 +14,10 @@ from config import Config, ProductionConfig
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, User
-from tests.conftest import PASSWORD, Auth, ShopClient, client_from, count, make_config, make_user
-from tests.live import Shopper
-from tests.realtime.conftest import login, register, server_database, start_server, wait_disconnected
+from testing.apps import ShopClient, make_config
+from testing.data import PASSWORD, count, make_user
+from testing.server import start_server
+from testing.shopper import Auth, Shopper, client_from
 
 CSRF_INPUT = re.compile(rb'<input id="csrf_token" name="csrf_token" type="hidden" value="[^"]*">')
 SESSION_COOKIE = "session"
@@ -117,21 +118,15 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_password_change_signs_out_the_other_sessions_and_closes_their_sockets(live_server):
-    here = register(live_server, "Pat")
-    there = login(live_server, here.email)
-    third = login(live_server, here.email)
+    here = Shopper(live_server.url).register("Pat")
+    there = Shopper(live_server.url).login(here.email)
+    third = Shopper(live_server.url).login(here.email)
     here_socket, there_socket, third_socket = here.connect(), there.connect(), third.connect()
     try:
-        response = here.post(
-            "/auth/password",
-            {"current": "live-test-password", "password": "a brand new pass", "confirm": "a brand new pass"},
-            token_from="/auth/password",
-            allow_redirects=False,
-        )
-        assert response.status_code == 302
+        here.change_password("a brand new pass")
 
-        wait_disconnected(there_socket)
-        wait_disconnected(third_socket)
+        there_socket.wait_disconnected()
+        third_socket.wait_disconnected()
         for other in (there, third):
             page = other.get("/orders", allow_redirects=False)
             assert page.status_code == 302
@@ -141,7 +136,7 @@ def test_password_change_signs_out_the_other_sessions_and_closes_their_sockets(l
         assert here_socket.call("sync", {"after_seq": 0})["ok"] is True
         assert here_socket.client.connected
         # and the new password is the one that works
-        login(live_server, here.email, "a brand new pass")
+        Shopper(live_server.url).login(here.email, "a brand new pass")
     finally:
         for sock in (here_socket, there_socket, third_socket):
             sock.close()
@@ -384,7 +379,7 @@ def test_sign_ups_sent_in_parallel_open_no_more_accounts_than_the_cap(tmp_path_f
             thread.start()
         for thread in threads:
             thread.join(60)
-        with server_database(server) as session:
+        with server.database() as session:
             opened = session.scalar(
                 select(func.count()).select_from(User).where(User.email.like("p%@example.com"))
             )

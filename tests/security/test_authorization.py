@@ -9,8 +9,8 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.models import CartItem, Notification
 from shop.services import orders
-from tests.conftest import PASSWORD, fill_cart, snapshot
-from tests.security.conftest import build
+from testing.apps import build
+from testing.data import PASSWORD, fill_cart, snapshot
 
 OWNER_ONLY_GET = ["/orders/{order_id}"]
 

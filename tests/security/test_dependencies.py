@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.live import ROOT
+from testing import ROOT
 from tests.security.audit_requirements import MINIMUMS, below_minimum, read_pins
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import CartItem, Order, Product, User
-from tests.conftest import PASSWORD, checkout_form, snapshot
-from tests.security.conftest import World, build, get_rules, post_rules
+from testing.apps import build, get_rules, make_config, post_rules
+from testing.data import PASSWORD, World, make_user, snapshot
+from testing.shopper import checkout_form
 
 CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 # Routes that answer GET themselves (a form page); every other POST route is POST-only.
@@ -209,8 +210,6 @@ def test_every_html_response_carries_the_security_headers(app, world, client, wh
 
 
 def test_pages_after_a_post_and_error_pages_carry_the_headers(csrf_app):
-    from tests.conftest import make_user
-
     make_user()
     client = csrf_app.test_client()
     responses = {
@@ -230,7 +229,6 @@ def test_pages_after_a_post_and_error_pages_carry_the_headers(csrf_app):
 
 def test_a_500_page_carries_the_headers():
     from shop import create_app
-    from tests.conftest import make_config
 
     app = create_app(make_config())
 

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from shop.extensions import db
 from shop.services import accounts
-from tests.conftest import checkout_form
-from tests.security.conftest import World, post_rules
+from testing.apps import post_rules
+from testing.data import World
+from testing.shopper import checkout_form
 from tests.security.test_forms import FORM_DATA, assert_no_inline_script
 
 XSS = [

@@ -10,8 +10,8 @@ from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession
 from shop.services import accounts
-from tests.conftest import PASSWORD, snapshot
-from tests.security.conftest import World, build, get_rules, post_rules
+from testing.apps import build, get_rules, post_rules
+from testing.data import PASSWORD, World, snapshot
 
 
 @pytest.fixture

@@ -10,22 +10,21 @@ import socketio
 import websocket
 from sqlalchemy import text
 
-from tests.live import Shopper
-from tests.rawsocket import RawSocket
-from tests.realtime.conftest import register, server_database, start_server
+from testing.server import start_server
+from testing.shopper import Shopper
+from testing.sockets import RawSocket
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    live = start_server(tmp_path_factory, SOCKET_CONNECT_TIMEOUT="2")
-    yield live
-    live.stop()
+    with start_server(tmp_path_factory, SOCKET_CONNECT_TIMEOUT="2") as live:
+        yield live
 
 
 def socket_rows(live, sid: str) -> int:
-    with server_database(live) as session:
+    with live.database() as session:
         return session.scalar(text("SELECT count(*) FROM socket_connections WHERE sid = :sid"), {"sid": sid})
 
 
@@ -34,9 +33,8 @@ def socket_rows(live, sid: str) -> int:
 
 @pytest.mark.parametrize("reserved", ["connect", "disconnect"])
 def test_a_client_sent_reserved_event_is_refused_and_changes_nothing(server, reserved):
-    shopper = register(server, "Rex")
-    raw = RawSocket(server.url, shopper.cookie_header)
-    try:
+    shopper = Shopper(server.url).register("Rex")
+    with RawSocket(server.url, shopper.cookie_header) as raw:
         sid = json.loads(raw.connect_namespace()[2:])["sid"]
         assert socket_rows(server, sid) == 1
 
@@ -45,75 +43,52 @@ def test_a_client_sent_reserved_event_is_refused_and_changes_nothing(server, res
         assert answer["ok"] is False and answer["error"]["code"] == "reserved_event", answer
         assert socket_rows(server, sid) == 1
         assert raw.call("sync", {"after_seq": 0}, ack_id=2)["ok"] is True
-    finally:
-        raw.close()
     assert "Traceback" not in server.log_path.read_text()
 
 
 def test_reserved_events_spend_the_rate_limit_budget(server):
     """A client-sent disconnect used to drop the connection's token bucket."""
-    raw = RawSocket(server.url, register(server, "Ray").cookie_header)
-    try:
+    with RawSocket(server.url, Shopper(server.url).register("Ray").cookie_header) as raw:
         raw.connect_namespace()
         answers = [raw.call("disconnect", None, ack_id=n) for n in range(1, 26)]
-    finally:
-        raw.close()
     codes = [answer["error"]["code"] for answer in answers]
     assert codes[:20] == ["reserved_event"] * 20  # SOCKET_EVENT_BURST
     assert "rate_limited" in codes[20:]
 
 
 def test_after_a_client_sent_disconnect_a_password_change_still_closes_the_socket(server):
-    browser = register(server, "Dee")
-    other = Shopper(server.url).login(browser.email, "live-test-password")
-    raw = RawSocket(server.url, other.cookie_header)
-    try:
+    browser = Shopper(server.url).register("Dee")
+    other = Shopper(server.url).login(browser.email)
+    with RawSocket(server.url, other.cookie_header) as raw:
         raw.connect_namespace()
         raw.call("disconnect", None)
         new = "another-password-2"
-        response = browser.post(
-            "/auth/password",
-            {"current": "live-test-password", "password": new, "confirm": new},
-            token_from="/auth/password",
-            allow_redirects=False,
-        )
-        assert response.status_code == 302
+        browser.change_password(new)
         assert raw.closed(timeout=10), raw.packets
-    finally:
-        raw.close()
 
 
 # -- transports that never become a connection ------------------------------------------
 
 
 def test_an_anonymous_transport_is_closed_as_soon_as_its_connect_is_refused(server):
-    raw = RawSocket(server.url)
-    try:
+    with RawSocket(server.url) as raw:
         answer = raw.connect_namespace()
         assert answer.startswith("44") and "unauthorized" in answer
         assert raw.closed(timeout=5), raw.packets
-    finally:
-        raw.close()
 
 
 def test_a_transport_that_never_connects_the_namespace_is_closed_after_the_timeout(server):
     """SOCKET_CONNECT_TIMEOUT is 2 s on this server; the client keeps answering pings."""
-    raw = RawSocket(server.url)
-    try:
+    with RawSocket(server.url) as raw:
         assert not raw.closed(timeout=1)  # still open before its time
         assert raw.closed(timeout=10), raw.packets
-    finally:
-        raw.close()
 
 
 def test_events_before_any_namespace_close_the_transport(server):
-    raw = RawSocket(server.url, register(server, "Ed").cookie_header)
-    try:
+    with RawSocket(server.url, Shopper(server.url).register("Ed").cookie_header) as raw:
         raw.emit("sync", {"after_seq": 0}, ack_id=1)
         assert raw.closed(timeout=5), raw.packets
         assert not any(packet.startswith("43") for packet in raw.packets)
-    finally:
-        raw.close()
 
 
 # -- malformed packets --------------------------------------------------------------------
@@ -124,20 +99,17 @@ MALFORMED = ["x", "4x", "42[", '42{"a":1}', "46-", "4", "4-1", "42"]
 def test_malformed_packets_close_that_transport_and_log_one_line_now_and_then(tmp_path_factory):
     live = start_server(tmp_path_factory)
     try:
-        cookie = register(live, "Mal").cookie_header
+        cookie = Shopper(live.url).register("Mal").cookie_header
         for packet in MALFORMED * 3:
-            raw = RawSocket(live.url, cookie)
-            try:
+            with RawSocket(live.url, cookie) as raw:
                 raw.connect_namespace()
                 raw.send(packet)
                 assert raw.closed(timeout=5), (packet, raw.packets)
-            finally:
-                raw.close()
         token = requests.get(live.url + POLLING, timeout=10).text
         sid = json.loads(token[1:])["sid"]
         answer = requests.post(f"{live.url}{POLLING}&sid={sid}", data="x", timeout=10)
         assert answer.status_code == 200
-        bystander = Shopper(live.url).login(register(live, "Bo").email, "live-test-password").connect()
+        bystander = Shopper(live.url).login(Shopper(live.url).register("Bo").email).connect()
         assert bystander.call("sync", {"after_seq": 0})["ok"] is True
         bystander.close()
     finally:
@@ -152,7 +124,7 @@ def test_malformed_packets_close_that_transport_and_log_one_line_now_and_then(tm
 
 
 def test_a_long_polling_post_over_the_limit_is_answered_413(server):
-    shopper = register(server, "Poll")
+    shopper = Shopper(server.url).register("Poll")
     headers = {"Cookie": shopper.cookie_header}
     sid = json.loads(requests.get(server.url + POLLING, headers=headers, timeout=10).text[1:])["sid"]
 
@@ -169,13 +141,12 @@ def test_a_long_polling_post_over_the_limit_is_answered_413(server):
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory):
-    live = start_server(tmp_path_factory, SOCKETS_PER_USER="3", SOCKETS_PER_CLIENT="6")
-    yield live
-    live.stop()
+    with start_server(tmp_path_factory, SOCKETS_PER_USER="3", SOCKETS_PER_CLIENT="6") as live:
+        yield live
 
 
 def test_one_account_opens_at_most_its_cap_of_sockets(capped, connect):
-    shopper = register(capped, "Cap")
+    shopper = Shopper(capped.url).register("Cap")
     for _ in range(3):
         connect(shopper)
     errors = []

@@ -3,19 +3,19 @@ lifetime (OWASP ASVS 7.3.1, 7.3.2), and beyond a cap per account; expired
 rows are pruned at login; "last seen" is written every few minutes, never on
 every request."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from config import Config
 from shop.extensions import db
 from shop.models import LoginSession, SocketConnection
 from shop.models.base import utcnow
 from shop.realtime import publisher
-from tests.conftest import Auth, count, make_user, session_token, set_session_times
+from testing.apps import statements_run
+from testing.data import count, make_user, set_session_times
+from testing.shopper import Auth, session_token
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
@@ -31,21 +31,6 @@ def browser(app, email="shopper@example.com"):
     client = app.test_client()
     assert Auth(client).login(email).status_code == 302
     return client
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement the app sends meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def writes(seen: list[str]) -> list[str]:
@@ -95,14 +80,14 @@ def test_last_seen_is_written_every_few_minutes_not_on_every_request(app, shoppe
     token = session_token(client)
     touch_every = timedelta(seconds=app.config["LOGIN_SESSION_TOUCH_SECONDS"])
 
-    with statements() as seen:
+    with statements_run() as seen:
         for _ in range(5):
             assert signed_in(client)
     assert writes(seen) == []
 
     stale = utcnow() - touch_every - MINUTE
     set_session_times(token, last_seen_at=stale)
-    with statements() as seen:
+    with statements_run() as seen:
         for _ in range(5):
             assert signed_in(client)
     [touch] = writes(seen)

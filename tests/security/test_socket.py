@@ -15,17 +15,12 @@ import websocket
 from sqlalchemy import text
 
 from shop.seed import DEMO_ADMIN
-from tests.live import ROOT, LiveSocket, Shopper, end_process
-from tests.rawsocket import RawSocket
-from tests.realtime.conftest import (
-    make_product,
-    place_order,
-    register,
-    server_database,
-    set_status,
-    start_server,
-)
-from tests.security.conftest import rss_kib
+from testing import ROOT
+from testing.data import insert_product
+from testing.processes import end_process, rss_kib
+from testing.server import start_server
+from testing.shopper import Shopper
+from testing.sockets import LiveSocket, RawSocket
 
 ROUNDS = 8
 SAMPLES_PER_PHASE = 5
@@ -56,22 +51,21 @@ class StockPusher:
 
 @pytest.fixture(scope="module")
 def flood_server(tmp_path_factory):
-    server = start_server(tmp_path_factory)
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory) as server:
+        yield server
 
 
 def test_a_flooding_connection_is_cut_off_and_others_keep_their_push_latency(flood_server):
     """Quiet and flooded phases alternate (the flooder is paused with SIGSTOP),
     so a change in the machine's background load hits both alike."""
     admin = Shopper(flood_server.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
-    product_id = make_product(flood_server, stock=49)
+    product_id = insert_product(flood_server.database_url, stock=49)
     pusher = StockPusher(admin, product_id)
-    watcher = register(flood_server, "Wendy").connect()
+    watcher = Shopper(flood_server.url).register("Wendy").connect()
     assert watcher.call("subscribe_product", {"product_id": product_id})["ok"]
-    attacker = register(flood_server, "Flo")
+    attacker = Shopper(flood_server.url).register("Flo")
     flooder = subprocess.Popen(
-        [sys.executable, "-m", "tests.security.flooder", flood_server.url, attacker.cookie_header, "300"],
+        [sys.executable, "-m", "testing.flooder", flood_server.url, attacker.cookie_header, "300"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -149,13 +143,12 @@ def call_slowly(sock: LiveSocket, event: str, payload: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def socket_server(tmp_path_factory):
-    server = start_server(tmp_path_factory)
-    yield server
-    server.stop()
+    with start_server(tmp_path_factory) as server:
+        yield server
 
 
 def victim_state(live, victim_id: int, order_id: int) -> tuple:
-    with server_database(live) as session:
+    with live.database() as session:
         unread = session.scalar(
             text("SELECT count(*) FROM notifications WHERE user_id = :user AND NOT read"), {"user": victim_id}
         )
@@ -164,7 +157,7 @@ def victim_state(live, victim_id: int, order_id: int) -> tuple:
 
 
 def hide_product(live, product_id: int) -> None:
-    with server_database(live) as session:
+    with live.database() as session:
         session.execute(text("UPDATE products SET active = false WHERE id = :id"), {"id": product_id})
         session.commit()
 
@@ -172,16 +165,16 @@ def hide_product(live, product_id: int) -> None:
 def test_events_naming_another_users_objects_get_error_acks_and_reach_nobody(socket_server):
     live = socket_server
     admin = Shopper(live.url).login(DEMO_ADMIN[0], DEMO_ADMIN[2])
-    victim = register(live, "Vic")
-    order_id = place_order(victim, make_product(live))
-    set_status(admin, order_id, "processing")  # the victim has an unread notification now
-    hidden = make_product(live)
+    victim = Shopper(live.url).register("Vic")
+    order_id = victim.place_order(insert_product(live.database_url))
+    admin.set_status(order_id, "processing")  # the victim has an unread notification now
+    hidden = insert_product(live.database_url)
     hide_product(live, hidden)
-    with server_database(live) as session:
+    with live.database() as session:
         victim_id = session.scalar(text("SELECT user_id FROM orders WHERE id = :id"), {"id": order_id})
     values = {"victim": victim_id, "order": order_id, "hidden": hidden}
     before = victim_state(live, victim_id, order_id)
-    victim_sock, nosy = victim.connect(), register(live, "Nosy").connect()
+    victim_sock, nosy = victim.connect(), Shopper(live.url).register("Nosy").connect()
     try:
         for event, payload in OWN_EVENTS_NAMING_OTHERS:
             answer = call_slowly(nosy, event, filled(payload, values))
@@ -195,7 +188,7 @@ def test_events_naming_another_users_objects_get_error_acks_and_reach_nobody(soc
 
         # The barrier: a change of the victim's order, pushed after all of the above
         # on the same connection, so anything they had caused would have come first.
-        set_status(admin, order_id, "shipped")
+        admin.set_status(order_id, "shipped")
         victim_sock.wait_for("order_status")
         assert [name for name, _ in victim_sock.events] == ["notification", "order_status"]
         # nosy hears only its own unread count (from its own mark_read calls)
@@ -206,7 +199,7 @@ def test_events_naming_another_users_objects_get_error_acks_and_reach_nobody(soc
 
 
 def test_a_namespace_the_server_does_not_serve_is_refused(socket_server):
-    shopper = register(socket_server, "Nina")
+    shopper = Shopper(socket_server.url).register("Nina")
     client = socketio.Client(reconnection=False)
     try:
         with pytest.raises(socketio.exceptions.ConnectionError):
@@ -245,16 +238,13 @@ def send_fragmented(raw: RawSocket, total: int, fragment: int = BUFFER_LIMIT // 
 
 def test_closed_says_no_while_the_server_keeps_a_socket_open(socket_server):
     """The check the tests below rely on: it once answered True on its timeout too."""
-    raw = RawSocket(socket_server.url, register(socket_server, "Opal").cookie_header)
-    try:
+    with RawSocket(socket_server.url, Shopper(socket_server.url).register("Opal").cookie_header) as raw:
         raw.connect_namespace()
         assert raw.closed(timeout=1) is False
-    finally:
-        raw.close()
 
 
 def test_a_fragmented_message_over_the_limit_closes_that_connection(socket_server):
-    shopper = register(socket_server, "Frag")
+    shopper = Shopper(socket_server.url).register("Frag")
     bystander = shopper.connect()
     try:
         raw = RawSocket(socket_server.url, shopper.cookie_header)
@@ -273,7 +263,7 @@ def test_oversized_messages_leave_the_server_serving_and_memory_where_it_was(soc
     connection is closed before the message is read, and the server's
     resident memory ends close to where it started (generously: 32 MiB,
     against 96 MiB sent)."""
-    shopper = register(socket_server, "Max")
+    shopper = Shopper(socket_server.url).register("Max")
     bystander = shopper.connect()
     pid = socket_server.process.pid
     try:
@@ -320,7 +310,7 @@ HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
     ids=["proto-https", "host", "host-and-proto", "rfc7239", "other-host-headers", "port"],
 )
 def test_forged_forwarding_headers_do_not_widen_the_allowed_origins(socket_server, forged):
-    shopper = register(socket_server, "Fred")
+    shopper = Shopper(socket_server.url).register("Fred")
     host = socket_server.url.removeprefix("http://")
     headers = {name: value.format(host=host) for name, value in forged.items()}
     refused = requests.get(

@@ -20,7 +20,9 @@ from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
 from shop.models.order import CANCELLED, STATUSES
 from shop.services import accounts
-from tests.conftest import ShopClient, checkout_form, make_config, make_product, make_user
+from testing.apps import ShopClient, make_config
+from testing.data import make_product, make_user
+from testing.shopper import checkout_form
 
 CART_TOTAL = re.compile(rb"data-cart-total>\xe2\x82\xac([0-9.]+)<")
 SHOPPERS = ("alice", "bob")

@@ -5,8 +5,8 @@ changes, then check what must hold.
 
 It starts its own server (``python wsgi.py`` on eventlet, its own SQLite
 file), signs in ``--users`` shoppers over HTTP, opens ``--sockets`` Socket.IO
-connections spread over them (a light asyncio client, ``websockets``, with
-permessage-deflate offered as browsers do), and for ``--seconds`` runs
+connections spread over them (testing/sioclient.py, the bench's light asyncio
+client, with permessage-deflate offered as browsers do), and for ``--seconds`` runs
 shoppers that add to the cart and check out, and an admin who moves orders
 along or cancels them. A few products are scarce, so checkouts race for them.
 
@@ -20,10 +20,8 @@ exits 1 when something did not hold.
 
 import argparse
 import asyncio
-import itertools
 import json
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -32,15 +30,20 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from websockets.asyncio.client import connect
+from sqlalchemy import func, select
 
+from shop.extensions import db
+from shop.models import Notification, Order, OrderItem, Product, User
 from shop.seed import DEMO_ADMIN
-from tests.live import LiveServer, Shopper, checkout_form, prepare_database
+from testing import sioclient
+from testing.apps import app_on, database_session
+from testing.data import PASSWORD, password_hash
+from testing.processes import rss_kib
+from testing.server import LiveServer, prepare_database
+from testing.shopper import Shopper, checkout_form
 
-PASSWORD = "soak-test-password"
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
 PLENTY = 100_000
-ORDER_LOCATION = re.compile(r"/orders/(\d+)$")
 NEXT = {
     "placed": ["processing", "cancelled"],
     "processing": ["shipped", "cancelled"],
@@ -71,94 +74,38 @@ class Report:
 
 
 def setup_database(url: str, users: int) -> list[str]:
-    """The demo data, plenty of stock except a few scarce products, and the soak's shoppers."""
-    from argon2 import PasswordHasher
-
-    from config import TestingConfig
-    from shop import create_app
-    from shop.extensions import db
-    from shop.models import Product, User
-
+    """The demo data, plenty of stock except a few scarce products, and the soak's shoppers
+    (with the tests' cheap password hash: signing in 100 shoppers is not what the soak measures)."""
     prepare_database(url)
-    app = create_app(type("SoakConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
-    # A real argon2id hash with the cheapest parameters: signing in 100 shoppers
-    # should not be what the soak measures.
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     emails = [f"soak-{n}@example.com" for n in range(users)]
-    with app.app_context():
-        for product in db.session.scalars(db.select(Product)):
+    with database_session(url) as session:
+        for product in session.scalars(select(Product)):
             product.stock = SCARCE.get(product.id, PLENTY)
             product.active = True
-        db.session.add_all(
-            User(email=email, name=f"Soak {n}", password_hash=cheap) for n, email in enumerate(emails)
+        session.add_all(
+            User(email=email, name=f"Soak {n}", password_hash=password_hash())
+            for n, email in enumerate(emails)
         )
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+        session.commit()
     return emails
-
-
-def database(url: str):
-    from config import TestingConfig
-    from shop import create_app
-
-    return create_app(type("SoakReadConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
 
 
 # -- the socket side --------------------------------------------------------------------
 
 
-class Socket:
-    """One Socket.IO connection over a raw WebSocket: answers pings, records
-    every notification's seq and payload, and counts error acks."""
+class Inbox:
+    """What one socket received: every notification's payload by seq, and how many came twice."""
 
     def __init__(self, user: str, report: Report):
         self.user = user
         self.report = report
         self.seqs: dict[int, dict] = {}
         self.duplicates = 0
-        self.acks: dict[int, asyncio.Future] = {}
-        self.ack_ids = itertools.count(1)
-        self.closed = False
+        self.conn: sioclient.SioConnection | None = None
 
-    async def open(self, url: str, cookie: str) -> None:
-        self.ws = await connect(
-            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-            origin=url,
-            additional_headers={"Cookie": cookie},
-            open_timeout=60,
-            ping_interval=None,
-        )
-        assert (await self.ws.recv()).startswith("0")
-        await self.ws.send("40")
-        connected = await self.ws.recv()
-        assert connected.startswith("40"), connected
-        self.reader = asyncio.create_task(self.read())
-
-    async def read(self) -> None:
-        try:
-            async for message in self.ws:
-                self.receive(message)
-        except Exception as exc:  # noqa: BLE001 - any end of the socket is a finding
-            if not self.closed:
-                self.report.error(f"socket of {self.user} failed: {exc!r}")
-        if not self.closed:
-            self.report.error(f"socket of {self.user} was closed by the server")
-
-    def receive(self, message: str) -> None:
-        if message == "2":
-            asyncio.ensure_future(self.ws.send("3"))
-        elif message.startswith("42"):
-            event, *args = json.loads(message[2:])
-            if event == "notification":
-                self.notification(args[0])
-        elif message.startswith("43"):
-            ack_id, _, body = message[2:].partition("[")
-            future = self.acks.pop(int(ack_id), None)
-            if future is not None:
-                future.set_result(json.loads("[" + body)[0])
-
-    def notification(self, payload: dict) -> None:
+    def on_event(self, _conn, event: str, payload, _received: float) -> None:
+        if event != "notification":
+            return
         self.report.count("notifications received")
         seq = payload["seq"]
         if seq in self.seqs:
@@ -167,30 +114,23 @@ class Socket:
                 self.report.error(f"{self.user}: seq {seq} arrived twice with different payloads")
         self.seqs[seq] = payload
 
-    async def call(self, event: str, data: dict) -> dict:
-        ack_id = next(self.ack_ids)
-        future = asyncio.get_running_loop().create_future()
-        self.acks[ack_id] = future
-        await self.ws.send(f"42{ack_id}" + json.dumps([event, data]))
-        answer = await asyncio.wait_for(future, 30)
-        if not answer.get("ok"):
-            self.report.error(f"{self.user}: {event} answered {answer}")
-        return answer
 
-    async def close(self) -> None:
-        self.closed = True
-        await self.ws.close()
-        await self.reader
-
-
-async def open_sockets(url: str, cookies: dict[str, str], count: int, report: Report) -> list[Socket]:
+async def open_sockets(url: str, cookies: dict[str, str], count: int, report: Report) -> list[Inbox]:
+    """``count`` connections spread over the users, each synced once; their inboxes
+    (each holding its connection)."""
     users = list(cookies)
-    sockets = [Socket(users[n % len(users)], report) for n in range(count)]
+    inboxes = [Inbox(users[n % len(users)], report) for n in range(count)]
     for batch in range(0, count, 50):
-        chunk = sockets[batch : batch + 50]
-        await asyncio.gather(*(sock.open(url, cookies[sock.user]) for sock in chunk))
-        await asyncio.gather(*(sock.call("sync", {"after_seq": 0}) for sock in chunk))
-    return sockets
+        chunk = inboxes[batch : batch + 50]
+        conns = await asyncio.gather(
+            *(sioclient.connect(url, cookie=cookies[i.user], on_event=i.on_event, timeout=60) for i in chunk)
+        )
+        answers = await asyncio.gather(*(conn.call("sync", {"after_seq": 0}) for conn in conns))
+        for inbox, conn, answer in zip(chunk, conns, answers, strict=True):
+            inbox.conn = conn
+            if not answer.get("ok"):
+                report.error(f"{inbox.user}: sync answered {answer}")
+    return inboxes
 
 
 # -- the HTTP side ----------------------------------------------------------------------
@@ -245,13 +185,8 @@ def run_shopper(shoppers: list[Shopper], until: float, pause: float, report: Rep
 
 def run_admin(admin: Shopper, url: str, until: float, pause: float, report: Report) -> None:
     """Move a random open order one step along (sometimes cancelling it)."""
-    from sqlalchemy import select
-
-    from shop.extensions import db
-    from shop.models import Order
-
     rng = random.Random(7)
-    app = database(url)
+    app = app_on(url)
     while time.monotonic() < until:
         with app.app_context():
             open_orders = db.session.execute(
@@ -287,9 +222,7 @@ def sign_in(url: str, email: str, password: str = PASSWORD) -> Shopper:
 def sample_rss(pid: int, until: threading.Event, samples: list[tuple[float, int]]) -> None:
     start = time.monotonic()
     while not until.is_set():
-        with open(f"/proc/{pid}/status") as status:
-            kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        samples.append((time.monotonic() - start, kib))
+        samples.append((time.monotonic() - start, rss_kib(pid)))
         until.wait(1)
 
 
@@ -307,23 +240,16 @@ def memory_verdict(samples: list[tuple[float, int]], workload_end: float) -> dic
 
 
 def check_stock(url: str) -> dict:
-    from sqlalchemy import func, select
-
-    from shop.extensions import db
-    from shop.models import Order, OrderItem, Product
-
-    app = database(url)
-    with app.app_context():
-        stock = dict(db.session.execute(select(Product.id, Product.stock)).all())
+    with database_session(url) as session:
+        stock = dict(session.execute(select(Product.id, Product.stock)).all())
         sold = dict(
-            db.session.execute(
+            session.execute(
                 select(OrderItem.product_id, func.sum(OrderItem.quantity))
                 .join(Order)
                 .where(Order.status != "cancelled")
                 .group_by(OrderItem.product_id)
             ).all()
         )
-        db.session.remove()
     oversold = {
         pid: sold.get(pid, 0) - SCARCE.get(pid, PLENTY)
         for pid in stock
@@ -334,25 +260,18 @@ def check_stock(url: str) -> dict:
 
 def persisted_seqs(url: str, emails: dict[str, str]) -> dict[str, dict[int, dict]]:
     """Every user's notifications as the database has them, by seq."""
-    from sqlalchemy import select
-
-    from shop.extensions import db
-    from shop.models import Notification, User
-
-    app = database(url)
-    with app.app_context():
-        rows = db.session.execute(
+    with database_session(url) as session:
+        rows = session.execute(
             select(User.email, Notification).join(Notification, Notification.user_id == User.id)
         )
         found: dict[str, dict[int, dict]] = defaultdict(dict)
         for email, note in rows:
             found[email][note.seq] = note.to_payload()
-        db.session.remove()
     return {email: found.get(email, {}) for email in emails}
 
 
 async def wait_for_delivery(
-    sockets: list[Socket], expected: dict[str, dict[int, dict]], timeout: float
+    sockets: list[Inbox], expected: dict[str, dict[int, dict]], timeout: float
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -361,7 +280,7 @@ async def wait_for_delivery(
         await asyncio.sleep(0.2)
 
 
-def check_delivery(sockets: list[Socket], expected: dict[str, dict[int, dict]], report: Report) -> dict:
+def check_delivery(sockets: list[Inbox], expected: dict[str, dict[int, dict]], report: Report) -> dict:
     missing = extra = changed = 0
     for sock in sockets:
         want, got = expected[sock.user], sock.seqs
@@ -421,7 +340,9 @@ async def soak(args) -> dict:
         await wait_for_delivery(sockets, expected, timeout=120)
         delivery = check_delivery(sockets, expected, report)
         for sock in sockets:
-            await sock.close()
+            if sock.conn.closed:
+                report.error(f"socket of {sock.user} was closed by the server")
+            sock.conn.close()
         stock = check_stock(url)
         time.sleep(2)
     finally:

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.live import ROOT
+from testing import ROOT
 
 SECONDS = os.environ.get("SOAK_SECONDS", "60")
 SOCKETS = os.environ.get("SOAK_SOCKETS", "500")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser import steps
-from tests.live import LiveServer, prepare_database
+from testing import steps
+from testing.server import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -50,13 +50,6 @@ def chromium_or_skip(path: str = CHROMIUM) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def start_shop(directory: Path) -> LiveServer:
-    """A real eventlet server with its own seeded SQLite file in ``directory``."""
-    url = f"sqlite:///{directory / 'shop.db'}"
-    prepare_database(url)
-    return LiveServer(url, directory).start()
 
 
 @dataclass

@@ -1,21 +1,18 @@
 """What a person does in the shop, as Playwright steps on the DOM contract."""
 
-import itertools
 import re
-import uuid
 
 from playwright.sync_api import Locator, Page, expect
 
 from shop.seed import DEMO_ADMIN
+from testing.data import PASSWORD, unique_email
 
 ADMIN = (DEMO_ADMIN[0], DEMO_ADMIN[2])
-PASSWORD = "a long browser password"
-_numbers = itertools.count(1)
 
 
 def register(page: Page, name: str = "Robin Browser") -> str:
     """Create a new account through the form; return its email (the session is signed in)."""
-    email = f"robin-{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.com"
+    email = unique_email("robin")
     page.goto("/auth/register")
     page.get_by_label("Name").fill(name)
     page.get_by_label("Email").fill(email)
@@ -89,6 +86,13 @@ def set_stock(admin: Page, product_id: int, stock: int) -> None:
     admin.locator("form[action$='/stock']").get_by_label("Stock").fill(str(stock))
     admin.get_by_role("button", name="Set stock").click()
     expect(admin.get_by_role("status").filter(has_text=f"stock is now {stock}")).to_be_visible()
+
+
+def open_live(page: Page, path: str) -> None:
+    """Open ``path``, wait until its socket is live, and mark the document (see mark_page)."""
+    page.goto(path)
+    wait_until_live(page)
+    mark_page(page)
 
 
 def wait_until_live(page: Page) -> None:

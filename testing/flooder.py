@@ -1,6 +1,6 @@
 """A client that floods the shop's socket with events, for the flood test.
 
-Run as ``python -m tests.security.flooder URL COOKIE SECONDS`` (or until SIGINT): it opens a raw
+Run as ``python -m testing.flooder URL COOKIE SECONDS`` (or until SIGINT): it opens a raw
 Engine.IO WebSocket with the session cookie, sends ``sync`` events as fast as
 the socket takes them without waiting for acks, reconnects whenever the
 server closes it, stops after SECONDS, and prints what happened as JSON.
@@ -14,13 +14,14 @@ import time
 
 import websocket
 
+from testing.sockets import websocket_url
+
 EVENT = '42["sync",{"after_seq":0}]'
 
 
 def open_socket(url: str, cookie: str) -> websocket.WebSocket:
-    ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     # A send that blocks for a second means the server stopped reading: cut off.
-    ws = websocket.create_connection(ws_url, header=[f"Cookie: {cookie}"], origin=url, timeout=1)
+    ws = websocket.create_connection(websocket_url(url), header=[f"Cookie: {cookie}"], origin=url, timeout=1)
     opened = ws.recv()
     assert opened.startswith("0"), opened
     ws.send("40")

@@ -1,0 +1,112 @@
+"""A real shop server in a subprocess: `python wsgi.py`, exactly what `make run`
+starts, on a free port with its own database; tests talk to it over real sockets."""
+
+import os
+import signal
+import subprocess
+import sys
+from contextlib import AbstractContextManager
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from testing import ROOT
+from testing.apps import database_session
+from testing.processes import Closing, end_process, free_port, serves, wait_started
+
+# Live servers sign in again and again from 127.0.0.1, often to one account: the
+# per-client limits on logins and sign-ups and the cap on an account's login
+# sessions and sockets are raised out of their way (they have tests of their own).
+GENEROUS_LIMITS = {
+    "LOGIN_RATE_LIMIT": "1000 per minute",
+    "AUTH_ATTEMPT_RATE_LIMIT": "1000 per minute",
+    "SIGNUP_RATE_LIMIT": "1000 per minute",
+    "MAX_LOGIN_SESSIONS": "1000",
+    "SOCKETS_PER_CLIENT": "100000",
+    "SOCKETS_PER_USER": "100000",
+}
+
+
+def prepare_database(url: str) -> None:
+    """Create the schema and the demo data (users and products) at ``url``."""
+    from shop.extensions import db
+    from shop.seed import seed_demo
+
+    with database_session(url):
+        db.create_all()
+        seed_demo()
+
+
+class LiveServer(Closing):
+    def __init__(self, database_url: str, log_dir: Path, port: int | None = None, **env: str):
+        self.port = port or free_port()
+        self.database_url = database_url
+        self.log_path = log_dir / f"server-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "SHOP_CONFIG": "development",
+            "SECRET_KEY": "live-test-secret",
+            "DATABASE_URL": database_url,
+            "SOCKETIO_ASYNC_MODE": "eventlet",
+            **GENEROUS_LIMITS,
+            "PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20) -> "LiveServer":
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the child process keeps it)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+        ready = partial(serves, self.url + "/healthz", (200, 503))
+        wait_started(self.process, ready, "the server", timeout, self.log_path)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process:
+            end_process(self.process, sig)
+
+    close = stop
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `flask` command against this server's database and queue."""
+        env = {**self.env, "FLASK_APP": "shop:create_app", "SOCKETIO_ASYNC_MODE": "threading"}
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def database(self) -> AbstractContextManager[Session]:
+        """An app context on this server's own database, for set-up and checks."""
+        return database_session(self.database_url)
+
+
+def start_server(tmp_path_factory, **env: str) -> LiveServer:
+    """A seeded SQLite file of its own and `python wsgi.py` on it; the caller stops it."""
+    directory = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{directory / 'live.db'}"
+    prepare_database(url)
+    return LiveServer(url, directory, **env).start()
+
+
+# The realtime suite's shared server (its ``live`` fixture) allows one more
+# origin, and lets each connection send SOCKET_BURST messages in a row; the
+# bucket refills so slowly that no test run lasts long enough to earn another.
+OTHER_ORIGIN = "https://other.example"
+SOCKET_BURST = 20
+LIVE_SETTINGS = {
+    "ALLOWED_ORIGINS": OTHER_ORIGIN,
+    "SOCKET_EVENT_BURST": str(SOCKET_BURST),
+    "SOCKET_EVENT_RATE": "0.001",
+}
