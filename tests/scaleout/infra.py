@@ -127,8 +127,8 @@ def add_user(url: str, name: str, admin: bool = False) -> str:
     email = f"{unique_name(name.lower())}@example.com"
     query(
         url,
-        "INSERT INTO users (email, name, password_hash, is_admin, last_seq, created_at)"
-        " VALUES (%s, %s, %s, %s, 0, now()) RETURNING id",
+        "INSERT INTO users (email, name, password_hash, is_admin, last_seq, inbox_epoch, created_at)"
+        " VALUES (%s, %s, %s, %s, 0, md5(random()::text)::varchar(16), now()) RETURNING id",
         email, name, _CHEAP_HASH, admin,
     )  # fmt: skip
     return email
