@@ -150,22 +150,26 @@ export function followNotifications(connection, body) {
     }
   }
 
-  /** Apply notifications newer than this page's position, in seq order; toast those no tab showed. */
-  function accept(notifications) {
+  /**
+   * Apply notifications newer than this page's position, in seq order, and toast them:
+   * every open tab toasts a push, but what a catch-up finds is toasted only if no tab
+   * has shown it yet (the page's position may be older than what another tab showed).
+   */
+  function accept(notifications, { caughtUp = false } = {}) {
     const fresh = notifications.filter((n) => n.seq > lastSeen).sort((a, b) => a.seq - b.seq);
     const shownElsewhere = seqs.stored();
-    const unseen = fresh.filter((n) => n.seq > shownElsewhere);
+    const toToast = caughtUp ? fresh.filter((n) => n.seq > shownElsewhere) : fresh;
     for (const notification of fresh) {
       lastSeen = notification.seq;
       applyNotification(notification);
     }
-    for (const notification of unseen) {
+    for (const notification of toToast) {
       if (!notification.read) {
         bumpUnread();
       }
     }
     seqs.store(lastSeen);
-    announce(unseen);
+    announce(toToast);
   }
 
   /** Where the inbox stands (a `position` push): catch up when behind, start again in a new epoch. */
@@ -252,7 +256,7 @@ export function followNotifications(connection, body) {
         lastSeen = ack.last_seq; // the server knows less than we do: its database was reset
         seqs.store(lastSeen, { force: true });
       }
-      accept(ack.notifications || []);
+      accept(ack.notifications || [], { caughtUp: true });
       if (Number.isInteger(ack.up_to_seq)) {
         lastSeen = Math.max(lastSeen, ack.up_to_seq); // past rows we may no longer see
       }

@@ -38,6 +38,7 @@ export async function followProducts({ socket, call }, limit) {
 }
 
 async function subscribe({ socket, call }, limit) {
+  document.body.dataset.following = "yes";
   for (const productId of productIdsOnPage(limit)) {
     const ack = await call("subscribe_product", { product_id: productId });
     if (ack.ok) {
@@ -55,6 +56,7 @@ async function unsubscribe({ socket, call }, limit) {
     }
     await call("unsubscribe_product", { product_id: productId });
   }
+  document.body.dataset.following = "no"; // for a test's eyes: every room left
 }
 
 /** Which of the server's badges a stock level gets (as the stock_badge macro decides). */
