@@ -78,6 +78,16 @@ class Config:
     CACHE_THRESHOLD = 500  # entries: bounds the memory that many distinct searches can take
     CACHE_NO_NULL_WARNING = True
 
+    # Delivery: a worker that has heard nothing on the queue for this long is deaf (/healthz
+    # says so, it subscribes again); the heartbeat that proves it hears goes out this often.
+    QUEUE_DEAF_SECONDS = float(os.environ.get("QUEUE_DEAF_SECONDS", "15"))
+    QUEUE_HEARTBEAT_SECONDS = float(os.environ.get("QUEUE_HEARTBEAT_SECONDS", "5"))
+    # Every worker tells its sockets where their inbox stands this often (when it moved).
+    POSITION_CHECK_SECONDS = float(os.environ.get("POSITION_CHECK_SECONDS", "15"))
+    # /metrics: with a token, for its bearer only; without, for these addresses only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW = _env_list("METRICS_ALLOW") or ["127.0.0.1", "::1"]
+
     PRODUCTS_PER_PAGE = 12
     ORDERS_PER_PAGE = 20
 

@@ -13,7 +13,7 @@ from flask import Flask
 
 from serving.collector import tune_gc
 from serving.compression import without_websocket_compression
-from shop import offload
+from shop import offload, worker
 
 SERVERS = {
     "eventlet": "serving.eventlet_server",
@@ -30,4 +30,5 @@ def serve(app: Flask, host: str, port: int) -> None:
     offload.use_executor(server.run_in_os_thread, app.config["PASSWORD_HASH_CONCURRENCY"])
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc()
+    worker.start(app)
     server.serve(app, host, port)

@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed)
     app.cli.add_command(create_admin)
+    app.cli.add_command(demote_admin)
     app.cli.add_command(prune_sessions)
     app.cli.add_command(orders_group)
     app.cli.add_command(stock_group)
@@ -47,6 +48,17 @@ def create_admin(email: str, name: str, password: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{email} is an admin.")
+
+
+@click.command("demote-admin")
+@click.argument("email")
+def demote_admin(email: str) -> None:
+    """Take admin rights away from EMAIL, at once (its open sockets leave the admins room)."""
+    try:
+        accounts.demote_admin(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{email} is no longer an admin.")
 
 
 @click.command("prune-sessions")

@@ -1,10 +1,13 @@
 """What every request and response passes through: input limits, the navigation's
 counts, the flashed messages kept, and the security headers."""
 
+import time
+
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from shop import metrics
 from shop.services import cart, notifications
 
 CSP = (
@@ -34,15 +37,27 @@ def refuse_nul_characters() -> None:
                 abort(400, "Text may not contain NUL characters.")
 
 
+def read_inbox_position() -> None:
+    """Before anything else of a signed-in request: where the page's socket catches up from.
+
+    Read before the page's data, a notification written meanwhile is on the page
+    already or comes with the catch-up (duplicates are dropped by seq), never lost.
+    """
+    if current_user.is_authenticated:
+        g.inbox_position = notifications.position(current_user.id)
+
+
 def navigation_counts() -> dict:
-    """The signed-in user's cart count, unread count and last seq, once per request."""
+    """The signed-in user's cart count, unread count and inbox position, once per request."""
     if not current_user.is_authenticated:
         return {}
     if "nav_counts" not in g:
+        epoch, top_seq = g.get("inbox_position") or notifications.position(current_user.id)
         g.nav_counts = {
             "cart_count": cart.cart_count(current_user.id),
             "unread_count": notifications.unread_count(current_user.id),
-            "last_seq": notifications.last_seq(current_user.id),
+            "last_seq": top_seq,
+            "inbox_epoch": epoch,
         }
     return g.nav_counts
 
@@ -52,6 +67,16 @@ def keep_the_latest_flashes(response):
     otherwise grow the cookie past the browser's 4 KB and lose its login with it."""
     if "_flashes" in session and len(session["_flashes"]) > MAX_WAITING_FLASHES:
         session["_flashes"] = session["_flashes"][-MAX_WAITING_FLASHES:]
+    return response
+
+
+def start_timing() -> None:
+    g.started = time.perf_counter()
+
+
+def record_timing(response):
+    if "started" in g:
+        metrics.REQUESTS.labels(request.endpoint or "unrouted").observe(time.perf_counter() - g.started)
     return response
 
 
@@ -72,6 +97,9 @@ def security_headers(response):
 def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul_characters)
+    app.before_request(read_inbox_position)
+    app.before_request(start_timing)
     app.context_processor(navigation_counts)
     app.after_request(keep_the_latest_flashes)
     app.after_request(security_headers)
+    app.after_request(record_timing)

@@ -4,6 +4,7 @@
 - apps: the app in the test's own process (config, test client, a database of either kind)
 - data: factories (``make_*`` in the test's app, ``insert_*`` into another process's database)
 - services: PostgreSQL, Redis, and a redis-server of a test's own
+- queues: a proxy in front of Redis that makes a subscriber deaf, for the deaf-worker test
 - server: LiveServer, `python wsgi.py` on a free port with its own database
 - shopper: Shopper, a browser-like HTTP session on a live server; Auth on the test client
 - sockets: LiveSocket (python-socketio), RawSocket (raw frames), without_time

@@ -14,6 +14,8 @@ ORDER_STATUS, NEW_ORDER, LOW_STOCK, BACK_IN_STOCK = (
     "low_stock",
     "back_in_stock",
 )
+# What only admins are told: a user who is no admin any more no longer gets these.
+ADMIN_KINDS = frozenset({NEW_ORDER, LOW_STOCK})
 
 
 class Notification(db.Model):

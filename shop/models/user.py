@@ -1,5 +1,5 @@
 from datetime import datetime
-from secrets import token_urlsafe
+from secrets import token_hex, token_urlsafe
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,6 +30,9 @@ class User(UserMixin, db.Model):
     # Last notification seq handed out: bumped with a guarded UPDATE so that
     # seqs are 1, 2, 3 ... with no gaps, even under concurrent writers.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # Names this run of seqs: a re-created database or a reset of the seqs gives a
+    # new one, so that a client holding a position from before starts again.
+    inbox_epoch: Mapped[str] = mapped_column(String(16), default=lambda: token_hex(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The login session this object was loaded for (not a column): Flask-Login

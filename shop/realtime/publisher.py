@@ -14,14 +14,17 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from shop import metrics
 from shop.extensions import socketio
 from shop.models.base import utcnow
+from shop.realtime.queue import HEARTBEAT_ROOM
 from shop.realtime.rooms import ADMINS, product_room, user_room
 
 log = logging.getLogger(__name__)
 
 _PENDING = "shop.pending_pushes"
 _DISCONNECTS = "shop.pending_disconnects"
+_LEAVES = "shop.pending_room_leaves"
 
 
 def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str) -> None:
@@ -59,12 +62,48 @@ def queue_disconnect(session: Session, sids: list[str]) -> None:
     session.info.setdefault(_DISCONNECTS, []).extend(sids)
 
 
+def queue_leave_room(session: Session, sids: list[str], room: str) -> None:
+    """Take these sockets out of ``room`` (on whichever worker holds them) after the commit."""
+    session.info.setdefault(_LEAVES, []).extend((sid, room) for sid in sids)
+
+
 def send(event_name: str, payload: dict[str, Any], to: str) -> None:
     """Emit now. Never raises: the database already holds the truth."""
     try:
         socketio.emit(event_name, payload, to=to)
+        metrics.PUSHES.labels(event_name).inc()
     except Exception:  # a broken queue must not fail a committed change
+        metrics.PUSH_FAILURES.labels(event_name).inc()
         log.exception("push of %s to %s failed", event_name, to)
+
+
+def send_position(user_id: int, epoch: str, top_seq: int) -> None:
+    """Tell this worker's sockets of a user where their inbox stands (not through the
+    queue: every worker tells its own), so that a client behind catches up even when
+    the push it missed was the last one."""
+    try:
+        socketio.emit(
+            "position", {"epoch": epoch, "top_seq": top_seq}, to=user_room(user_id), ignore_queue=True
+        )
+        metrics.PUSHES.labels("position").inc()
+    except Exception:
+        log.exception("position push to user %s failed", user_id)
+
+
+def leave_room_here(sid: str, room: str) -> None:
+    socketio.server.manager.leave_room(sid, "/", room)
+
+
+def heartbeat() -> None:
+    """A message to nobody through the queue: proof, when it comes back, that this worker hears."""
+    send("heartbeat", {}, HEARTBEAT_ROOM)
+
+
+def leave_room(sid: str, room: str) -> None:
+    try:
+        socketio.server.leave_room(sid, room, namespace="/")
+    except Exception:
+        log.exception("taking %s out of %s failed", sid, room)
 
 
 def disconnect(sid: str) -> None:
@@ -78,18 +117,21 @@ def disconnect(sid: str) -> None:
 def _send_pending(session: Session) -> None:
     pushes = session.info.pop(_PENDING, [])
     sids = session.info.pop(_DISCONNECTS, [])
+    leaves = session.info.pop(_LEAVES, [])
     if socketio.server is None:  # the app was built without the socket server
         return
     for event_name, payload, to in pushes:
         send(event_name, payload, to)
+    for sid, room in leaves:
+        leave_room(sid, room)
     for sid in sids:
         disconnect(sid)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_DISCONNECTS, None)
+    for key in (_PENDING, _DISCONNECTS, _LEAVES):
+        session.info.pop(key, None)
 
 
 def _iso(moment: datetime | None) -> str | None:

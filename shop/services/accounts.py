@@ -23,6 +23,8 @@ from shop.models import LoginSession, SocketConnection, User, hash_password, nor
 from shop.models.base import utcnow
 from shop.models.user import MAX_USER_AGENT
 from shop.realtime import publisher
+from shop.realtime.rooms import ADMINS
+from shop.services import notifications
 from shop.services.devices import describe_device
 from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound, RateLimited
 from shop.services.transaction import separate_transaction, write_transaction
@@ -289,6 +291,20 @@ def make_admin(email: str) -> User:
         if user is None:
             raise InvalidInput(f"No user with email {email}.")
         user.is_admin = True
+    return user
+
+
+def demote_admin(email: str) -> User:
+    """Take admin rights away, at once: the user's sockets leave the admins room on every
+    worker, and what only admins are told no longer counts as unread for them."""
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise InvalidInput(f"No user with email {email}.")
+        user.is_admin = False
+        sids = session.scalars(select(SocketConnection.sid).where(SocketConnection.user_id == user.id)).all()
+        publisher.queue_leave_room(session, list(sids), ADMINS)
+        notifications.forget_admin_news(session, user.id)
     return user
 
 

@@ -5,8 +5,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shop import metrics
 from shop.extensions import db
 from shop.models import Notification, User
+from shop.models.notification import ADMIN_KINDS
 from shop.realtime import publisher
 from shop.services.transaction import write_transaction
 
@@ -45,10 +47,12 @@ def notify_admins(session: Session, kind: str, title: str, **fields: Any) -> Non
         notify(session, admin_id, kind, title, **fields)
 
 
-def catch_up(user_id: int, after_seq: int) -> dict[str, Any]:
-    """What ``sync`` answers: everything after ``after_seq`` (oldest first, up to
-    SYNC_LIMIT, ``more`` when there is more), the last seq and the unread count."""
-    missed = list(
+def catch_up(user_id: int, after_seq: int, is_admin: bool) -> dict[str, Any]:
+    """What ``sync`` answers: everything after ``after_seq`` that the user may still see
+    (oldest first, up to SYNC_LIMIT rows looked at, ``more`` when there is more), the
+    position it covers (``up_to_seq``, past rows filtered out, so that a client never
+    asks for them again), the last seq, the inbox epoch and the unread count."""
+    rows = list(
         db.session.scalars(
             select(Notification)
             .where(Notification.user_id == user_id, Notification.seq > after_seq)
@@ -56,13 +60,48 @@ def catch_up(user_id: int, after_seq: int) -> dict[str, Any]:
             .limit(SYNC_LIMIT)
         )
     )
-    last = last_seq(user_id)
+    epoch, last = position(user_id)
+    visible = [n.to_payload() for n in rows if is_admin or n.kind not in ADMIN_KINDS]
+    metrics.SYNC_CALLS.inc()
+    metrics.SYNC_ROWS.inc(len(visible))
     return {
-        "notifications": [n.to_payload() for n in missed],
+        "notifications": visible,
+        "up_to_seq": rows[-1].seq if rows else min(after_seq, last),
         "last_seq": last,
-        "more": bool(missed) and missed[-1].seq < last,
+        "epoch": epoch,
+        "more": bool(rows) and rows[-1].seq < last,
         "unread": unread_count(user_id),
     }
+
+
+def position(user_id: int) -> tuple[str, int]:
+    """The user's inbox epoch and top seq: read before a page's data, it is where the page's
+    socket catches up from (what came after may be on the page already, never missing)."""
+    row = db.session.execute(select(User.inbox_epoch, User.last_seq).where(User.id == user_id)).one_or_none()
+    return (row.inbox_epoch, row.last_seq) if row else ("", 0)
+
+
+def positions(user_ids: list[int]) -> dict[int, tuple[str, int, bool]]:
+    """Each user's inbox epoch, top seq and whether they are an admin, in one query per 500."""
+    found = {}
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        rows = db.session.execute(
+            select(User.id, User.inbox_epoch, User.last_seq, User.is_admin).where(User.id.in_(chunk))
+        )
+        found.update({row.id: (row.inbox_epoch, row.last_seq, row.is_admin) for row in rows})
+    return found
+
+
+def forget_admin_news(session: Session, user_id: int) -> None:
+    """Mark what only admins are told as read for a user who is no admin any more."""
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.kind.in_(ADMIN_KINDS), ~Notification.read)
+        .values(read=True)
+        .execution_options(synchronize_session=False)
+    )
+    publisher.queue_unread(session, user_id, _unread_count(session, user_id))
 
 
 def recent_notifications(user_id: int, limit: int = 50) -> list[Notification]:

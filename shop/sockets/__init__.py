@@ -9,18 +9,22 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from shop import metrics
 from shop.extensions import socketio
+from shop.realtime.queue import watched_queue
 
 
 def init_sockets(app: Flask) -> None:
     from shop.sockets import guard, handlers, transports  # noqa: F401 (handlers registers the handlers)
 
     config = app.config
+    queue = watched_queue(config["SOCKETIO_MESSAGE_QUEUE"], config["SOCKETIO_CHANNEL"])
     socketio.init_app(
         app,
         async_mode=config["SOCKETIO_ASYNC_MODE"],
-        message_queue=config["SOCKETIO_MESSAGE_QUEUE"],
-        channel=config["SOCKETIO_CHANNEL"],
+        # Always given, None included: Flask-SocketIO keeps the options of an
+        # earlier init_app, and would hand a new app the old app's queue.
+        client_manager=queue,
         cors_allowed_origins=origin_checker(config["ALLOWED_ORIGINS"]),
         cors_credentials=True,
         max_http_buffer_size=config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
@@ -33,6 +37,9 @@ def init_sockets(app: Flask) -> None:
         engineio_logger=False,
     )
     transports.install(app)
+    metrics.SOCKETS.set_function(guard.connection_count)
+    if queue is not None:
+        metrics.QUEUE_SILENCE.set_function(queue.silent_for)
     app.context_processor(lambda: {"live_limits": guard.client_limits(app.config)})
 
 

@@ -45,11 +45,32 @@ class Connection:
 
     user_id: int
     bucket: TokenBucket
+    admin: bool = False
     products: set[int] = field(default_factory=set)
 
 
 _connections: dict[str, Connection] = {}
 _sids_of_user: dict[int, set[str]] = {}
+
+
+def connection_count() -> int:
+    return len(_connections)
+
+
+def users_here() -> list[int]:
+    """The users with a connection on this worker."""
+    return list(_sids_of_user)
+
+
+def demote(user_id: int) -> list[str]:
+    """The user is no admin any more: their connections here that were in the admins room."""
+    sids = []
+    for sid in _sids_of_user.get(user_id, ()):
+        connection = _connections.get(sid)
+        if connection is not None and connection.admin:
+            connection.admin = False
+            sids.append(sid)
+    return sids
 
 
 def client_limits(config) -> dict[str, float | int]:
@@ -61,7 +82,7 @@ def client_limits(config) -> dict[str, float | int]:
     }
 
 
-def admit(sid: str, user_id: int, config) -> None:
+def admit(sid: str, user_id: int, admin: bool, config) -> None:
     """Start guarding a new connection, or refuse it past the per-user cap."""
     sids = _sids_of_user.setdefault(user_id, set())
     if len(sids) >= config["SOCKETS_PER_USER"]:
@@ -70,7 +91,7 @@ def admit(sid: str, user_id: int, config) -> None:
         )
     sids.add(sid)
     _connections[sid] = Connection(
-        user_id, TokenBucket(rate=config["SOCKET_EVENT_RATE"], burst=config["SOCKET_EVENT_BURST"])
+        user_id, TokenBucket(rate=config["SOCKET_EVENT_RATE"], burst=config["SOCKET_EVENT_BURST"]), admin
     )
 
 

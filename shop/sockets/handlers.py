@@ -28,7 +28,7 @@ def on_connect(auth: Any = None) -> dict | None:
         # Socket.IO's connect_error carries a message and a data object (err.data in
         # the browser): a single dict argument would arrive as its str() instead.
         raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
-    guard.admit(request.sid, current_user.id, current_app.config)
+    guard.admit(request.sid, current_user.id, current_user.is_admin, current_app.config)
     join_room(user_room(current_user.id))
     if current_user.is_admin:
         join_room(ADMINS)
@@ -57,7 +57,9 @@ def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
 
 @guard.client_event("sync")
 def on_sync(payload: dict) -> dict:
-    return notifications.catch_up(current_user.id, guard.int_field(payload, "after_seq"))
+    return notifications.catch_up(
+        current_user.id, guard.int_field(payload, "after_seq"), current_user.is_admin
+    )
 
 
 @guard.client_event("subscribe_product")

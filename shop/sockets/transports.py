@@ -103,7 +103,7 @@ def refusal(code: str, message: str) -> dict:
     return {"message": message, "data": {"code": code}}
 
 
-def close_transport(eio_sid: str) -> None:
+def close_transport(eio_sid: str, reconnect: bool = False) -> None:
     """End an Engine.IO session itself: its socket closes whatever the client does.
 
     Not ``eio.disconnect``, which waits until the client has collected the close
@@ -113,7 +113,15 @@ def close_transport(eio_sid: str) -> None:
     eio = socketio.server.eio
     transport = eio.sockets.pop(eio_sid, None)
     if transport is not None:
-        transport.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+        # Without Engine.IO's close packet the client takes it for a dropped connection
+        # and reconnects; with it, the client stays away.
+        transport.close(wait=False, abort=reconnect, reason=eio.reason.SERVER_DISCONNECT)
+
+
+def close_all() -> None:
+    """Close every transport of this worker so that their clients reconnect, perhaps elsewhere."""
+    for eio_sid in list(socketio.server.eio.sockets):
+        close_transport(eio_sid, reconnect=True)
 
 
 def close_transport_of(sid: str) -> None:

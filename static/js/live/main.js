@@ -88,6 +88,7 @@ function start(body) {
   socket.io.on("reconnect_failed", () => setIndicator("offline"));
 
   socket.on("notification", notifications.onNotification);
+  socket.on("position", notifications.onPosition);
   socket.on("unread", (payload) => setUnread(payload && payload.unread));
   socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
   socket.on("stock", (payload) => applyStock(payload || {}));

@@ -1,10 +1,14 @@
 /*
  * Notifications: sync, dedupe, toasts, the inbox and the unread badge.
  *
- * Notifications carry a per-user `seq` with no gaps: the last one seen is kept in
- * localStorage, and every connect calls `sync` for whatever came after it, so a
- * tab that was offline catches up. Duplicates (the same seq from a push and a
- * sync) are dropped by seq.
+ * Notifications carry a per-user `seq` with no gaps, within an inbox `epoch`.
+ * The page knows the position it was rendered from (data-last-seq, read by the
+ * server before the page's data): every connect syncs from there, so nothing
+ * written after it is missing (what is on the page already is dropped by seq).
+ * The last seq any tab showed is kept in localStorage so that a toast shows
+ * once per person, not once per tab. A `position` push says where the inbox
+ * stands even when the last push was lost; an epoch that changed (the database
+ * was re-created, the seqs reset) reloads the page.
  */
 import { applyOrderStatus, insertAdminOrderRow } from "./orders.js";
 import { MAX_TOASTS, showToast } from "./toasts.js";
@@ -12,8 +16,9 @@ import { localUrl, render } from "./templates.js";
 
 /* ---------- Last seen seq (per user, shared by the user's tabs) ---------- */
 
-function seqStore(userId) {
+function seqStore(userId, epoch) {
   const key = `hearth-bean:last-seq:${userId}`;
+  const epochKey = `hearth-bean:epoch:${userId}`;
   const stored = () => {
     try {
       return Number.parseInt(localStorage.getItem(key), 10) || 0;
@@ -30,6 +35,14 @@ function seqStore(userId) {
       /* storage blocked or full: nothing to do */
     }
   };
+  try {
+    if (localStorage.getItem(epochKey) !== epoch) {
+      localStorage.setItem(epochKey, epoch); // another run of seqs: what was stored names nothing
+      localStorage.setItem(key, "0");
+    }
+  } catch {
+    /* storage blocked */
+  }
   return { stored, store };
 }
 
@@ -115,9 +128,10 @@ function openInbox({ socket, call }) {
 
 export function followNotifications(connection, body) {
   const { socket, call } = connection;
-  const seqs = seqStore(body.dataset.userId);
+  const epoch = body.dataset.epoch || "";
+  const seqs = seqStore(body.dataset.userId, epoch);
   const inbox = openInbox(connection);
-  let lastSeen = Math.max(seqs.stored(), Number.parseInt(body.dataset.lastSeq, 10) || 0);
+  let lastSeen = Number.parseInt(body.dataset.lastSeq, 10) || 0; // what this page shows
   let syncRun = null; // the sync in progress, if any
   let syncAgain = false;
   const heldBack = []; // pushes that arrived while a sync was running
@@ -136,18 +150,38 @@ export function followNotifications(connection, body) {
     }
   }
 
-  /** Show and apply notifications newer than lastSeen, in seq order. */
-  function accept(notifications) {
+  /**
+   * Apply notifications newer than this page's position, in seq order, and toast them:
+   * every open tab toasts a push, but what a catch-up finds is toasted only if no tab
+   * has shown it yet (the page's position may be older than what another tab showed).
+   */
+  function accept(notifications, { caughtUp = false } = {}) {
     const fresh = notifications.filter((n) => n.seq > lastSeen).sort((a, b) => a.seq - b.seq);
+    const shownElsewhere = seqs.stored();
+    const toToast = caughtUp ? fresh.filter((n) => n.seq > shownElsewhere) : fresh;
     for (const notification of fresh) {
       lastSeen = notification.seq;
+      applyNotification(notification);
+    }
+    for (const notification of toToast) {
       if (!notification.read) {
         bumpUnread();
       }
-      applyNotification(notification);
     }
     seqs.store(lastSeen);
-    announce(fresh);
+    announce(toToast);
+  }
+
+  /** Where the inbox stands (a `position` push): catch up when behind, start again in a new epoch. */
+  function onPosition(position) {
+    if (!position || typeof position.epoch !== "string" || !Number.isInteger(position.top_seq)) {
+      return;
+    }
+    if (position.epoch !== epoch) {
+      window.location.reload();
+    } else if (position.top_seq > lastSeen) {
+      catchUp();
+    }
   }
 
   function announce(notifications) {
@@ -209,17 +243,23 @@ export function followNotifications(connection, body) {
   }
 
   async function syncPages() {
-    lastSeen = Math.max(lastSeen, seqs.stored());
     for (;;) {
       const ack = await call("sync", { after_seq: lastSeen });
       if (!ack.ok) {
+        return false;
+      }
+      if (typeof ack.epoch === "string" && ack.epoch !== epoch) {
+        window.location.reload(); // another run of seqs: the page shows an inbox that is gone
         return false;
       }
       if (Number.isInteger(ack.last_seq) && ack.last_seq < lastSeen) {
         lastSeen = ack.last_seq; // the server knows less than we do: its database was reset
         seqs.store(lastSeen, { force: true });
       }
-      accept(ack.notifications || []);
+      accept(ack.notifications || [], { caughtUp: true });
+      if (Number.isInteger(ack.up_to_seq)) {
+        lastSeen = Math.max(lastSeen, ack.up_to_seq); // past rows we may no longer see
+      }
       setUnread(ack.unread);
       if (!ack.more) {
         return true;
@@ -238,5 +278,5 @@ export function followNotifications(connection, body) {
     }
   }
 
-  return { onNotification, catchUp, markInboxRead: inbox.markRead };
+  return { onNotification, onPosition, catchUp, markInboxRead: inbox.markRead };
 }

@@ -16,8 +16,29 @@ function productIdsOnPage(limit) {
   return Array.from(ids).slice(0, limit);
 }
 
-/** Subscribe to every product on the page, showing the stock each ack reports. */
+/**
+ * Subscribe to every product on the page, showing the stock each ack reports, while
+ * the tab is visible: a hidden tab leaves the product rooms (no pushes nobody looks
+ * at) and catches up from the acks when it is shown again.
+ */
+let followingVisibility = false;
+
 export async function followProducts({ socket, call }, limit) {
+  if (!followingVisibility) {
+    followingVisibility = true;
+    document.addEventListener("visibilitychange", () => {
+      if (socket.connected) {
+        (document.visibilityState === "visible" ? subscribe : unsubscribe)({ socket, call }, limit);
+      }
+    });
+  }
+  if (document.visibilityState === "visible") {
+    await subscribe({ socket, call }, limit);
+  }
+}
+
+async function subscribe({ socket, call }, limit) {
+  document.body.dataset.following = "yes";
   for (const productId of productIdsOnPage(limit)) {
     const ack = await call("subscribe_product", { product_id: productId });
     if (ack.ok) {
@@ -26,6 +47,16 @@ export async function followProducts({ socket, call }, limit) {
       return;
     }
   }
+}
+
+async function unsubscribe({ socket, call }, limit) {
+  for (const productId of productIdsOnPage(limit)) {
+    if (!socket.connected) {
+      return;
+    }
+    await call("unsubscribe_product", { product_id: productId });
+  }
+  document.body.dataset.following = "no"; // for a test's eyes: every room left
 }
 
 /** Which of the server's badges a stock level gets (as the stock_badge macro decides). */
