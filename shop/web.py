@@ -5,6 +5,7 @@ from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from shop.cart import guest
 from shop.services import cart, notifications
 
 CSP = (
@@ -35,9 +36,10 @@ def refuse_nul_characters() -> None:
 
 
 def navigation_counts() -> dict:
-    """The signed-in user's cart count, unread count and last seq, once per request."""
+    """The signed-in user's cart count, unread count and last seq, once per request;
+    a visitor's guest cart count."""
     if not current_user.is_authenticated:
-        return {}
+        return {"cart_count": cart.guest_count(guest.stored())} if guest.has_one() else {}
     if "nav_counts" not in g:
         g.nav_counts = {
             "cart_count": cart.cart_count(current_user.id),

@@ -16,9 +16,10 @@ from config import TestingConfig
 from shop import create_app
 from shop.extensions import db
 from shop.models import LoginSession, Notification, Order, Product, User, normalize_email
-from shop.services import accounts, orders
+from shop.services import accounts, orders, shipping
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
+from tests.checkout_support import DELIVERY, shown_with
 from tests.live import checkout_form  # noqa: F401 (defined beside the live-server clients, which use it too)
 from tests.scaleout.infra import create_database, drop_database, require_postgres
 
@@ -60,6 +61,7 @@ def app_with_tables(**settings) -> Iterator[Flask]:
     app.test_cli_runner_class = ShopCliRunner
     with app.app_context():
         db.create_all()
+        shipping.ensure_default_methods()  # as the migration that brought them does
         try:
             yield app
         finally:
@@ -165,14 +167,15 @@ def fill_cart(user: User, product: Product, quantity: int = 1) -> None:
 
 
 def as_shown(user: User) -> ShownCart:
-    """The user's cart as its page would show it now (what the checkout form carries)."""
-    return cart_service.get_cart(user.id).shown()
+    """The user's cart as the checkout page would show it now with standard
+    shipping (what the checkout form carries)."""
+    return shown_with(user.id)
 
 
 def make_order(user: User, product: Product, quantity: int = 1, key: str = "order-key") -> Order:
     """An order of ``quantity`` of ``product``, placed through the checkout service."""
     fill_cart(user, product, quantity)
-    return orders.place_order(user.id, key, as_shown(user))
+    return orders.place_order(user.id, key, as_shown(user), DELIVERY)
 
 
 def count(model, *where) -> int:

@@ -137,20 +137,34 @@ def end_process(process: subprocess.Popen, sig: int = signal.SIGTERM, grace: flo
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 CHECKOUT_FORM = re.compile(r"<form[^>]*\bdata-checkout-form\b[^>]*>(.*?)</form>", re.S)
 INPUT_TAG = re.compile(r"<input\b[^>]*>")
+SELECT = re.compile(r"<select\b([^>]*)>(.*?)</select>", re.S)
+OPTION = re.compile(r"<option\b([^>]*)>", re.S)
 ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+CHECKED = re.compile(r"\schecked\b")
+SELECTED = re.compile(r"\sselected\b")
 
 
 def checkout_form(page: bytes | str) -> dict[str, str]:
-    """Every field the cart page's checkout button posts: its CSRF token and
-    key, and the lines, prices and total the page showed."""
+    """Every field the checkout page's form posts, as a browser would post it
+    untouched: its CSRF token and key, what the page showed, the choices made
+    for the shopper (checked radios and boxes, selected options) and what the
+    text fields hold."""
     text = page.decode() if isinstance(page, bytes) else page
     form = CHECKOUT_FORM.search(text)
-    assert form, "the cart page has no checkout form"
+    assert form, "the page has no checkout form"
     fields = {}
     for tag in INPUT_TAG.findall(form.group(1)):
         attributes = dict(ATTRIBUTE.findall(tag))
+        if attributes.get("type") in ("radio", "checkbox") and not CHECKED.search(tag):
+            continue
         if "name" in attributes:
             fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    for select_attributes, options in SELECT.findall(form.group(1)):
+        name = dict(ATTRIBUTE.findall(select_attributes)).get("name")
+        tags = OPTION.findall(options)
+        chosen = next((tag for tag in tags if SELECTED.search(tag)), tags[0] if tags else "")
+        if name:
+            fields[name] = html.unescape(dict(ATTRIBUTE.findall(chosen)).get("value", ""))
     return fields
 
 

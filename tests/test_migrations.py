@@ -6,11 +6,14 @@ from sqlalchemy import BigInteger, inspect
 from shop import create_app
 from shop.extensions import db
 from shop.models import StockWatch
-from tests.conftest import fill_cart, make_config, make_order, make_product, make_user, snapshot
+from tests.conftest import fill_cart, make_config, make_product, make_user, snapshot
 
 INITIAL = "c186789e14da"
 # Tables whose model has columns a later revision adds: the ORM cannot read them at INITIAL.
-LATER_COLUMNS = ("login_sessions",)
+LATER_COLUMNS = ("login_sessions", "orders")
+# Tables a later revision adds.
+LATER_TABLES = ("addresses", "shipping_methods", "order_deliveries", "order_payment_events")
+ORDER_COLUMNS_AT_INITIAL = "id, user_id, status, total_cents, idempotency_key, created_at, updated_at"
 
 
 @pytest.fixture
@@ -93,7 +96,15 @@ def test_every_money_column_is_a_bigint(migrated):
         inspector = inspect(db.engine)
         migrated_columns = {t: inspector.get_columns(t) for t in inspector.get_table_names()}
     for found in (cents_columns(models), cents_columns(migrated_columns)):
-        assert set(found) == {"products.price_cents", "orders.total_cents", "order_items.unit_price_cents"}
+        assert set(found) == {
+            "products.price_cents",
+            "orders.items_cents",
+            "orders.shipping_cents",
+            "orders.total_cents",
+            "order_items.unit_price_cents",
+            "shipping_methods.price_cents",
+            "shipping_methods.free_from_cents",
+        }
         assert all(isinstance(kind, BigInteger) for kind in found.values()), found
 
 
@@ -101,28 +112,107 @@ def test_upgrading_a_database_in_use_keeps_every_row(tmp_path):
     """On SQLite, batch mode copies each table it alters and drops the old one:
     with foreign keys on, that drop would cascade into the rows referring to it
     (altering `orders` deleted every order item and event)."""
+    from sqlalchemy import text
+
     app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'in-use.db'}"))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", INITIAL]).exit_code == 0
     with app.app_context():
         shopper, _ = make_user(), make_user("admin@example.com", "Ada", admin=True)
         teapot, kettle = make_product("Teapot", stock=10), make_product("Kettle", stock=0)
-        make_order(shopper, teapot, 2)
+        insert_order_as_at_initial(shopper.id, teapot.id)
         fill_cart(shopper, teapot, 1)
         db.session.add(StockWatch(user_id=shopper.id, product_id=kettle.id))
         db.session.commit()
-        before = snapshot(skip=LATER_COLUMNS)
+        before = snapshot(skip=LATER_COLUMNS + LATER_TABLES)
+        orders_before = db.session.execute(text(f"SELECT {ORDER_COLUMNS_AT_INITIAL} FROM orders")).all()
         db.session.remove()
 
     result = runner.invoke(args=["db", "upgrade"])
 
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert snapshot(skip=LATER_COLUMNS) == before
+        assert snapshot(skip=LATER_COLUMNS + LATER_TABLES) == before
+        orders_after = db.session.execute(text(f"SELECT {ORDER_COLUMNS_AT_INITIAL} FROM orders")).all()
+        assert orders_after == orders_before
         db.session.remove()
         db.engine.dispose()
     empty = {table for table, rows in before.items() if not rows}
     assert empty <= {"socket_connections"}, "every table the migration copies has rows"
+
+
+def insert_order_as_at_initial(user_id: int, product_id: int) -> int:
+    """An order of 2 teapots as the first schema stored it (the models have moved on
+    since), and the notification it sent."""
+    from sqlalchemy import text
+
+    moment = "2026-01-01 00:00:00.000000"
+    db.session.execute(
+        text(
+            "INSERT INTO orders (id, user_id, status, total_cents, idempotency_key, created_at, updated_at)"
+            " VALUES (1, :user, 'processing', 5000, 'old-key', :at, :at)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO order_items (order_id, product_id, name, unit_price_cents, quantity)"
+            " VALUES (1, :product, 'Teapot', 2500, 2)"
+        ),
+        {"product": product_id},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO order_events (order_id, from_status, to_status, actor_id, note, created_at)"
+            " VALUES (1, NULL, 'placed', :user, '', :at)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO notifications (user_id, seq, kind, title, body, url, data, created_at, read)"
+            " VALUES (:user, 1, 'order_status', 'Order placed', '', '/orders/1', '{}', :at, 0)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.commit()
+    return 1
+
+
+def test_orders_from_before_checkout_get_totals_a_payment_and_default_shipping_methods(tmp_path):
+    """a20b1c2d3e4f on a database with an order: its total is its items' (no
+    shipping), it is paid on delivery and unpaid with one payment step, and it
+    has no delivery copy; the shop offers the two default shipping methods."""
+    from shop.models import Order, ShippingMethod
+    from shop.services.totals import order_totals
+
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'orders.db'}"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "a20b1c2d3e4f-1"]).exit_code == 0
+    with app.app_context():
+        shopper_id, teapot_id = make_user().id, make_product("Teapot", stock=10).id
+        insert_order_as_at_initial(shopper_id, teapot_id)
+        db.session.remove()
+
+    result = runner.invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        order = db.session.get(Order, 1)
+        totals = order_totals(order)
+        assert (totals.items_cents, totals.shipping_cents, totals.total_cents) == (5000, 0, 5000)
+        assert (order.payment_method, order.payment_status) == ("pay_on_delivery", "unpaid")
+        assert order.delivery is None
+        [step] = order.payment_events
+        assert (step.from_status, step.to_status, step.actor_id) == (None, "unpaid", shopper_id)
+        assert step.created_at == order.created_at
+        methods = db.session.scalars(db.select(ShippingMethod).order_by(ShippingMethod.position)).all()
+        assert [(m.code, m.price_cents, m.free_from_cents, m.active) for m in methods] == [
+            ("standard", 490, 5000, True),
+            ("express", 990, None, True),
+        ]
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_login_sessions_from_before_get_a_public_id_and_a_last_seen_time(tmp_path):

@@ -19,8 +19,8 @@ from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
 from shop.services import orders
-from shop.services.cart import get_cart
 from shop.services.errors import OutOfStock
+from tests.checkout_support import DELIVERY, shown_with
 from tests.conftest import fill_cart, make_config, make_order, make_product, make_user
 from tests.live import ROOT, LiveServer, without_time
 from tests.scaleout.conftest import admin_on, shopper_on
@@ -191,9 +191,9 @@ def checkout_all_at_once(app, user_ids: list[int]) -> dict[int, int | None]:
     def checkout(user_id: int) -> int | None:
         with app.app_context():
             try:
-                shown = get_cart(user_id).shown()  # the shopper saw the cart as it is
+                shown = shown_with(user_id)  # the shopper saw the cart as it is
                 barrier.wait()
-                return orders.place_order(user_id, uuid.uuid4().hex, shown).id
+                return orders.place_order(user_id, uuid.uuid4().hex, shown, DELIVERY).id
             except OutOfStock:
                 return None
             finally:
