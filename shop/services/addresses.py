@@ -64,7 +64,8 @@ class InvalidAddress(InvalidInput):
     code = "invalid_address"
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("Please check the address: " + " ".join(errors.values()))
+        fields = "one field" if len(errors) == 1 else f"{len(errors)} fields"
+        super().__init__(f"Please check the address: {fields} need{'s' if len(errors) == 1 else ''} a change.")
         self.errors = errors
 
 

@@ -46,7 +46,7 @@ PAY_ON_DELIVERY = PaymentMethod(
     paid_before_shipping=False,
 )
 
-METHODS: dict[str, PaymentMethod] = {method.code: method for method in (BANK_TRANSFER, PAY_ON_DELIVERY)}
+METHODS: dict[str, PaymentMethod] = {method.code: method for method in (PAY_ON_DELIVERY, BANK_TRANSFER)}
 
 
 def all_methods() -> list[PaymentMethod]:

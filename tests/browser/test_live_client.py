@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import steps
-from tests.live import Shopper, checkout_form
+from tests.checkout_support import checkout_fields
+from tests.live import Shopper
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,8 @@ def http_shopper(base_url: str, name: str) -> Shopper:
 
 
 def fill_cart(person: Shopper, name: str) -> dict[str, str]:
-    """Put one of ``name`` in the cart; the cart page's checkout form (CSRF token, key, what it shows)."""
+    """Put one of ``name`` in the cart; the checkout page's form (CSRF token, key,
+    what it shows, an address)."""
     added = person.post(
         f"/cart/add/{product_id(name)}",
         {"quantity": 1},
@@ -53,11 +55,11 @@ def fill_cart(person: Shopper, name: str) -> dict[str, str]:
         allow_redirects=False,
     )
     assert added.status_code == 302, added.status_code
-    return checkout_form(person.get("/cart").text)
+    return checkout_fields(person.get("/checkout").text)
 
 
 def check_out(person: Shopper, form: dict[str, str]) -> int:
-    """One POST, as the cart's button sends it; the new order's id."""
+    """One POST, as the checkout page's button sends it; the new order's id."""
     placed = person.http.post(person.base_url + "/checkout", data=form, allow_redirects=False, timeout=10)
     assert placed.status_code == 302, placed.status_code
     return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from shop.seed import DEMO_SHOPPER, PRODUCTS
 from tests.browser import steps
 from tests.browser.harness import DESKTOP, PHONE, open_browsing, start_shop
-from tests.live import ROOT, Shopper, checkout_form
+from tests.checkout_support import checkout_fields
+from tests.live import ROOT, Shopper
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +92,7 @@ def place_order(person: Shopper, items: dict[str, int]) -> int:
             allow_redirects=False,
         )
         assert added.status_code == 302, f"adding {name}: {added.status_code}"
-    form = checkout_form(person.get("/cart").text)
+    form = checkout_fields(person.get("/checkout").text)
     placed = person.post("/checkout", form, token_from="/cart", allow_redirects=False)
     assert placed.status_code == 302, f"checkout: {placed.status_code}"
     return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])

@@ -17,7 +17,8 @@ import pytest
 import websocket
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
-from tests.live import LiveServer, LiveSocket, Shopper, checkout_form, prepare_database
+from tests.checkout_support import checkout_fields
+from tests.live import LiveServer, LiveSocket, Shopper, prepare_database
 
 OTHER_ORIGIN = "https://other.example"
 FOREIGN_ORIGIN = "http://evil.example"
@@ -122,8 +123,8 @@ def add_to_cart(shopper: Shopper, product_id: int, quantity: int = 1) -> None:
 
 
 def checkout(shopper: Shopper):
-    """Submit the cart page's checkout form; return the HTTP response."""
-    form = checkout_form(shopper.get("/cart").text)
+    """Submit the checkout page's form (with an address); return the HTTP response."""
+    form = checkout_fields(shopper.get("/checkout").text)
     return shopper.post("/checkout", form, allow_redirects=False)
 
 

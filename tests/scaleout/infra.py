@@ -26,7 +26,8 @@ import requests
 import socketio
 from argon2 import PasswordHasher
 
-from tests.live import GENEROUS_AUTH_LIMITS, ROOT, LiveSocket, Shopper, checkout_form, free_port
+from tests.checkout_support import checkout_fields
+from tests.live import GENEROUS_AUTH_LIMITS, ROOT, LiveSocket, Shopper, free_port
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -465,7 +466,8 @@ def buy(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
     """Put a product in the cart and check out over HTTP; return the order id."""
     response = shopper.post(f"/cart/add/{product_id}", {"quantity": str(quantity)}, token_from="/cart")
     assert response.status_code == 200, response.status_code
-    response = shopper.post("/checkout", checkout_form(shopper.get("/cart").text), token_from="/cart")
+    form = checkout_fields(shopper.get("/checkout").text)
+    response = shopper.post("/checkout", form, token_from="/cart")
     match = re.search(r"/orders/(\d+)$", response.url)
     assert response.status_code == 200 and match, (response.status_code, response.url)
     return int(match.group(1))

@@ -13,6 +13,8 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from shop.extensions import db
+from shop.services import addresses, shipping
+from tests.checkout_support import ADDRESS
 from tests.conftest import make_config, make_order, make_product, make_user
 from tests.live import LiveServer
 from tests.realtime.conftest import start_server
@@ -39,7 +41,8 @@ def build(app: Flask, rule: Rule, ids: dict[str, int]) -> str:
 
 
 class World:
-    """Two shoppers and an admin, a product, and an order and notification of Alice's."""
+    """Two shoppers and an admin, a product, an order, notification and saved address of
+    Alice's, and the shop's first shipping method."""
 
     def __init__(self):
         self.alice = make_user("alice@example.com", "Alice")
@@ -48,7 +51,14 @@ class World:
         self.product = make_product("Teapot", stock=10)
         self.sold_out = make_product("Kettle", stock=0)
         self.order = make_order(self.alice, self.product, 2, key="alice-order")
-        self.ids = {"product_id": self.product.id, "order_id": self.order.id}
+        self.address = addresses.add_address(self.alice.id, ADDRESS)
+        self.shipping_method = shipping.offered_methods()[0]
+        self.ids = {
+            "product_id": self.product.id,
+            "order_id": self.order.id,
+            "address_id": self.address.id,
+            "method_id": self.shipping_method.id,
+        }
 
 
 @pytest.fixture
@@ -65,6 +75,7 @@ def csrf_app() -> Iterator[Flask]:
     app.test_client_class = ShopClient
     with app.app_context():
         db.create_all()
+        shipping.ensure_default_methods()
         yield app
         db.session.remove()
         db.drop_all()

@@ -35,7 +35,8 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from shop.seed import DEMO_ADMIN
-from tests.live import LiveServer, Shopper, checkout_form, prepare_database
+from tests.checkout_support import checkout_fields
+from tests.live import LiveServer, Shopper, prepare_database
 
 PASSWORD = "soak-test-password"
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
@@ -215,7 +216,7 @@ def shop_once(shopper: Shopper, report: Report, rng: random.Random) -> None:
     if not expect(added, (302, 409), "add to cart", report) or added.status_code == 409:
         report.count("refused: out of stock")
         return
-    form = checkout_form(shopper.http.get(f"{shopper.base_url}/cart", timeout=60).text)
+    form = checkout_fields(shopper.http.get(f"{shopper.base_url}/checkout", timeout=60).text)
     placed = shopper.http.post(
         f"{shopper.base_url}/checkout",
         data={"csrf_token": shopper.token, **form},
