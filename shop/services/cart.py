@@ -277,7 +277,7 @@ def guest_count(stored: object) -> int:
 def add_to_guest_cart(stored: object, product_id: int, quantity: int) -> dict[str, int]:
     """The guest cart with ``quantity`` more of the product, by the account cart's rules."""
     check_quantity(quantity)
-    lines = guest_lines(stored)
+    lines = _known_lines(stored)
     product = get_product(product_id)
     wanted = quantity + lines.get(product_id, 0)
     check_quantity(wanted)
@@ -290,7 +290,7 @@ def add_to_guest_cart(stored: object, product_id: int, quantity: int) -> dict[st
 
 def update_guest_cart(stored: object, product_id: int, quantity: int) -> dict[str, int]:
     check_quantity(quantity)
-    lines = guest_lines(stored)
+    lines = _known_lines(stored)
     if product_id not in lines:
         raise NotFound("That product is not in your cart.")
     product = db.session.get(Product, product_id)
@@ -302,9 +302,18 @@ def update_guest_cart(stored: object, product_id: int, quantity: int) -> dict[st
 
 
 def remove_from_guest_cart(stored: object, product_id: int) -> dict[str, int]:
-    lines = guest_lines(stored)
+    lines = _known_lines(stored)
     lines.pop(product_id, None)
     return stored_guest_lines(lines)
+
+
+def _known_lines(stored: object) -> dict[int, int]:
+    """The guest cart less the lines of products that no longer exist (kept out of the count)."""
+    lines = guest_lines(stored)
+    if not lines:
+        return lines
+    known = set(db.session.scalars(select(Product.id).where(Product.id.in_(lines))))
+    return {product_id: quantity for product_id, quantity in lines.items() if product_id in known}
 
 
 def merge_guest_cart(user_id: int, stored: object) -> MergeResult:

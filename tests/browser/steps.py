@@ -1,7 +1,6 @@
 """What a person does in the shop, as Playwright steps on the DOM contract."""
 
 import itertools
-import re
 import uuid
 
 from playwright.sync_api import Locator, Page, expect
