@@ -9,7 +9,7 @@ from shop.services import checkout
 from shop.services.addresses import AddressFields
 from shop.services.cart import ShownCart
 from shop.services.orders import Delivery
-from tests.live import checkout_form
+from tests.live import Shopper, checkout_form
 
 ADDRESS = AddressFields(
     name="Sam Shopper",
@@ -37,3 +37,22 @@ def checkout_fields(page: bytes | str, **choices: str) -> dict[str, str]:
     choices, ADDRESS typed in the new-address fields, and ``choices`` over them
     (``payment_method="bank_transfer"``, ``shipping_method="express"``)."""
     return {**checkout_form(page), **ADDRESS_FORM, **choices}
+
+
+def order_paid_by(shopper: Shopper, product_id: int, payment_method: str, quantity: int = 1) -> int:
+    """Over HTTP, as a browser: add the product, check out paying by ``payment_method``; the order id."""
+    added = shopper.post(f"/cart/add/{product_id}", {"quantity": quantity}, allow_redirects=False)
+    assert added.status_code == 302, f"add to cart failed: {added.status_code}"
+    form = checkout_fields(shopper.get("/checkout").text, payment_method=payment_method)
+    placed = shopper.post("/checkout", form, allow_redirects=False)
+    assert placed.status_code == 302, f"checkout failed: {placed.status_code}"
+    return int(placed.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def set_payment(admin: Shopper, order_id: int, status: str, note: str = ""):
+    """The admin order page's payment form, posted; the response (302, or 409 when refused)."""
+    return admin.post(
+        f"/admin/orders/{order_id}/payment",
+        {"payment-status": status, "payment-note": note},
+        allow_redirects=False,
+    )

@@ -18,7 +18,7 @@ from config import database_uri
 from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
-from shop.services import orders
+from shop.services import orders, shipping
 from shop.services.errors import OutOfStock
 from tests.checkout_support import DELIVERY, shown_with
 from tests.conftest import fill_cart, make_config, make_order, make_product, make_user
@@ -126,8 +126,12 @@ def test_the_migrated_schema_takes_an_order_above_2_31_cents(empty_database):
     )
     assert money == [
         ("order_items.unit_price_cents", "bigint"),
+        ("orders.items_cents", "bigint"),
+        ("orders.shipping_cents", "bigint"),
         ("orders.total_cents", "bigint"),
         ("products.price_cents", "bigint"),
+        ("shipping_methods.free_from_cents", "bigint"),
+        ("shipping_methods.price_cents", "bigint"),
     ]
     app = create_app(make_config(SQLALCHEMY_DATABASE_URI=empty_database, SOCKETIO_MESSAGE_QUEUE=None))
     with app.app_context():
@@ -157,6 +161,7 @@ def pg_app():
     try:
         with app.app_context():
             db.create_all()
+            shipping.ensure_default_methods()
             make_user("admin@example.com", "Ada", admin=True)
         yield app
     finally:
