@@ -8,7 +8,7 @@ checks them again.
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.extensions import db
@@ -64,8 +64,8 @@ class InvalidAddress(InvalidInput):
     code = "invalid_address"
 
     def __init__(self, errors: dict[str, str]):
-        fields = "one field" if len(errors) == 1 else f"{len(errors)} fields"
-        super().__init__(f"Please check the address: {fields} need{'s' if len(errors) == 1 else ''} a change.")
+        fields = "one field needs" if len(errors) == 1 else f"{len(errors)} fields need"
+        super().__init__(f"Please check the address: {fields} a change.")
         self.errors = errors
 
 
@@ -189,10 +189,6 @@ def save_address(session: Session, user_id: int, address: AddressFields) -> Addr
     session.add(saved)
     session.flush()
     return saved
-
-
-def address_count(user_id: int) -> int:
-    return db.session.scalar(select(func.count()).where(Address.user_id == user_id))
 
 
 def _own_address(session: Session, user_id: int, address_id: int) -> Address:

@@ -104,11 +104,13 @@ def ensure_default_methods() -> int:
 
 
 def offered_method(session: Session, code: str) -> ShippingMethod:
-    """The offered method ``code``, locked until the caller's transaction ends (an
-    admin's change waits for a checkout using it, or the checkout sees the change)."""
+    """The offered method ``code``, share-locked until the caller's transaction ends:
+    an admin's change waits for the checkouts using it (which do not wait for each
+    other), or a checkout that came after it sees the change."""
     if not code:
         raise InvalidInput("Choose a shipping method.")
-    method = session.scalar(select(ShippingMethod).where(ShippingMethod.code == code).with_for_update())
+    statement = select(ShippingMethod).where(ShippingMethod.code == code).with_for_update(read=True)
+    method = session.scalar(statement)
     if method is None or not method.active:
         raise ShippingChanged(NOT_OFFERED)
     return method
