@@ -205,7 +205,7 @@ def _create_order(
     for item in cart:
         if not item.product.active:
             raise no_longer_sold(item.product)
-    if shown.total_cents is None:
+    if shown.total_cents is None:  # a page from before it showed a total with shipping
         raise InvalidInput(FORM_EXPIRED)
     method = offered_method(session, shown.shipping_code)
     totals = quote(items_cents(cart), method)
