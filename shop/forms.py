@@ -101,10 +101,10 @@ class CheckoutForm(FlaskForm):
     showed, so that checkout charges nothing else.
 
     The hidden fields of what was shown are rendered from the quote (the
-    ``checkout_shown`` macro), never from posted data: re-rendered after a
-    refusal the page must carry today's prices, while the address keeps what
-    was typed. ``idempotency_key`` is new on every render (``with_new_key``),
-    so that a second submit of one page is harmless.
+    ``shown_fields`` macro of templates/cart/checkout.html), never from posted
+    data: re-rendered after a refusal the page must carry today's prices, while
+    the address keeps what was typed. ``idempotency_key`` is new on every
+    render (``offering``), so that a second submit of one page is harmless.
     """
 
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
