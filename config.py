@@ -90,6 +90,10 @@ class Config:
 
     PRODUCTS_PER_PAGE = 12
     ORDERS_PER_PAGE = 20
+    # Where a bank transfer goes, as the order page tells a shopper who pays that way.
+    BANK_TRANSFER_DETAILS = os.environ.get(
+        "BANK_TRANSFER_DETAILS", "Hearth & Bean B.V., IBAN NL02 ABNA 0123 4567 89, BIC ABNANL2A"
+    )
 
     # -- accounts: sign-in limits, login-session lifetimes, password hashing ----------
     # LOGIN_RATE_LIMIT (above) is the failure budget: failed logins, refused

@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from shop.account.routes import bp as account_bp
+    from shop.addresses.routes import bp as addresses_bp
     from shop.admin.routes import bp as admin_bp
     from shop.auth.routes import bp as auth_bp
     from shop.cart.routes import bp as cart_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, catalog_bp, auth_bp, account_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(addresses_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -9,7 +9,7 @@ from flask import Flask
 
 from shop.extensions import db
 from shop.seed import seed_demo
-from shop.services import accounts, catalog, orders
+from shop.services import accounts, catalog, orders, payments
 from shop.services.errors import DomainError
 
 
@@ -78,13 +78,28 @@ def orders_group() -> None:
 @click.argument("status")
 @click.option("--note", default="")
 @click.option("--actor", default=None, help="Admin email recorded on the timeline.")
-def set_status(order_id: int, status: str, note: str, actor: str | None) -> None:
+@click.option("--ship-unpaid", is_flag=True, help="Ship an order to be paid first although it is not paid.")
+def set_status(order_id: int, status: str, note: str, actor: str | None, ship_unpaid: bool) -> None:
     """Move ORDER_ID to STATUS, and tell the customer live."""
     try:
-        order = orders.change_status(order_id, status, accounts.admin_id(actor), note)
+        order = orders.change_status(order_id, status, accounts.admin_id(actor), note, ship_unpaid)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Order #{order.id} is now {order.status}.")
+
+
+@orders_group.command("set-payment")
+@click.argument("order_id", type=int)
+@click.argument("status")
+@click.option("--note", default="")
+@click.option("--actor", default=None, help="Admin email recorded on the payment timeline.")
+def set_payment(order_id: int, status: str, note: str, actor: str | None) -> None:
+    """Mark ORDER_ID's payment STATUS (unpaid, paid, refunded), and tell the customer live."""
+    try:
+        order = payments.set_payment_status(order_id, status, accounts.admin_id(actor), note)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Order #{order.id} is now {order.payment_status}.")
 
 
 @click.group("stock")

@@ -72,11 +72,40 @@ def status_label(status: str | Slot) -> str | Slot:
     return status.capitalize()
 
 
-def register_template_filters(app: Flask) -> None:
-    """The filters above; ``slot()`` for <template>s; the statuses a status badge can show."""
-    from shop.models.order import STATUSES
+def payment_label(status: str | Slot) -> str | Slot:
+    """``Paid`` for ``paid``: how a payment status reads, on a badge, a filter or a timeline."""
+    if isinstance(status, Slot):
+        return status.formatted("payment_label")
+    return status.capitalize()
 
-    for function in (money, utc_time, isoformat, status_label):
+
+def shipping_cost(cents: int) -> str:
+    """A shipping cost: ``Free`` for nothing, else as money."""
+    return "Free" if cents == 0 else money(cents)
+
+
+def working_days(fewest: int, most: int) -> str:
+    """How long a delivery takes: ``2–4 working days``, ``1 working day``."""
+    if most == 0:
+        return "the same working day"
+    if fewest == most:
+        return f"{most} working day{'s' if most != 1 else ''}"
+    return f"{fewest}–{most} working days"
+
+
+def register_template_filters(app: Flask) -> None:
+    """The filters above; ``slot()`` for <template>s; the statuses a badge can show;
+    and the names of countries and payment methods, and an order's totals."""
+    from shop.models.order import PAYMENT_STATUSES, STATUSES
+    from shop.services.addresses import country_name
+    from shop.services.payment_methods import method_name
+    from shop.services.totals import order_totals
+
+    for function in (money, utc_time, isoformat, status_label, payment_label, shipping_cost, working_days):
         app.add_template_filter(function)
+    app.add_template_filter(country_name)
+    app.add_template_filter(method_name, "payment_method_name")
+    app.add_template_filter(order_totals)
     app.add_template_global(Slot, "slot")
     app.add_template_global(STATUSES, "order_statuses")
+    app.add_template_global(PAYMENT_STATUSES, "payment_statuses")

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import Product, User
-from shop.services import accounts, catalog
+from shop.services import accounts, catalog, shipping
 from shop.services.catalog import ProductFields
 
 DEMO_ADMIN = ("admin@example.com", "Ada Admin", "admin-demo-pass")
@@ -226,4 +226,4 @@ def seed_demo() -> int:
             fields = ProductFields(name, description, price, threshold, active=True)
             catalog.create_product(fields, stock)
             created += 1
-    return created
+    return created + shipping.ensure_default_methods()

@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from shop import metrics
+from shop.cart import guest
 from shop.services import cart, notifications
 
 CSP = (
@@ -48,9 +49,10 @@ def read_inbox_position() -> None:
 
 
 def navigation_counts() -> dict:
-    """The signed-in user's cart count, unread count and inbox position, once per request."""
+    """The signed-in user's cart count, unread count and inbox position, once per request;
+    a visitor's guest cart count."""
     if not current_user.is_authenticated:
-        return {}
+        return {"cart_count": cart.guest_count(guest.stored())} if guest.has_one() else {}
     if "nav_counts" not in g:
         epoch, top_seq = g.get("inbox_position") or notifications.position(current_user.id)
         g.nav_counts = {

@@ -1,6 +1,7 @@
 """The app in the test's own process: its config, its test client and CLI
 runner, a database of either kind, and an app context on any database."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from werkzeug.routing import Rule
 from config import TestingConfig
 from shop import create_app
 from shop.extensions import db
+from shop.services import shipping
 from testing.services import postgres_database, require_postgres
 
 # Tests of what the two databases do differently take one of these as ``params``.
@@ -90,6 +92,7 @@ def app_with_tables(**settings) -> Iterator[Flask]:
     app.test_client_class, app.test_cli_runner_class = ShopClient, ShopCliRunner
     with app.app_context():
         db.create_all()
+        shipping.ensure_default_methods()  # as the migration that brought them does
         try:
             yield app
         finally:
@@ -128,3 +131,27 @@ def build(app: Flask, rule: Rule, ids: dict[str, int]) -> str:
     missing = rule.arguments - ids.keys()
     assert not missing, f"no id for {missing} of {rule.rule}: add one to the world fixture"
     return app.url_map.bind("localhost").build(rule.endpoint, {name: ids[name] for name in rule.arguments})
+
+
+def run_together(app, jobs) -> list:
+    """Run each job in its own thread and app context, all released at once; return their results."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(index, job):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = job()
+            except Exception as exc:
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.rollback()  # read what the threads committed
+    return results

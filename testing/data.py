@@ -16,10 +16,11 @@ from sqlalchemy import func, select, update
 
 from shop.extensions import db
 from shop.models import LoginSession, Notification, Order, Product, User, normalize_email
-from shop.services import accounts, orders
+from shop.services import accounts, addresses, orders, shipping
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
 from testing.apps import database_session
+from testing.checkout import ADDRESS, DELIVERY, shown_with
 
 PASSWORD = "correct horse battery"
 _unique = itertools.count(1)
@@ -72,14 +73,15 @@ def fill_cart(user: User, product: Product, quantity: int = 1) -> None:
 
 
 def as_shown(user: User) -> ShownCart:
-    """The user's cart as its page would show it now (what the checkout form carries)."""
-    return cart_service.get_cart(user.id).shown()
+    """The user's cart as the checkout page would show it now with standard
+    shipping (what the checkout form carries)."""
+    return shown_with(user.id)
 
 
 def make_order(user: User, product: Product, quantity: int = 1, key: str = "order-key") -> Order:
     """An order of ``quantity`` of ``product``, placed through the checkout service."""
     fill_cart(user, product, quantity)
-    return orders.place_order(user.id, key, as_shown(user))
+    return orders.place_order(user.id, key, as_shown(user), DELIVERY)
 
 
 def count(model, *where) -> int:
@@ -113,7 +115,8 @@ def snapshot(skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
 
 
 class World:
-    """Two shoppers and an admin, a product, and an order and notification of Alice's."""
+    """Two shoppers and an admin, a product, an order, notification and saved address of
+    Alice's, and the shop's first shipping method."""
 
     def __init__(self):
         self.alice = make_user("alice@example.com", "Alice")
@@ -122,7 +125,14 @@ class World:
         self.product = make_product("Teapot", stock=10)
         self.sold_out = make_product("Kettle", stock=0)
         self.order = make_order(self.alice, self.product, 2, key="alice-order")
-        self.ids = {"product_id": self.product.id, "order_id": self.order.id}
+        self.address = addresses.add_address(self.alice.id, ADDRESS)
+        self.shipping_method = shipping.offered_methods()[0]
+        self.ids = {
+            "product_id": self.product.id,
+            "order_id": self.order.id,
+            "address_id": self.address.id,
+            "method_id": self.shipping_method.id,
+        }
 
 
 # -- straight into another process's database ---------------------------------------------

@@ -11,28 +11,49 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shop.seed import DEMO_ADMIN, DEMO_SHOPPER
+from testing.checkout import ADDRESS_FORM
 from testing.data import PASSWORD, unique_email
 from testing.sockets import LiveSocket
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 CHECKOUT_FORM = re.compile(r"<form[^>]*\bdata-checkout-form\b[^>]*>(.*?)</form>", re.S)
 INPUT_TAG = re.compile(r"<input\b[^>]*>")
+SELECT = re.compile(r"<select\b([^>]*)>(.*?)</select>", re.S)
+OPTION = re.compile(r"<option\b([^>]*)>", re.S)
 ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+CHECKED = re.compile(r"\schecked\b")
+SELECTED = re.compile(r"\sselected\b")
 
 
 def checkout_form(page: bytes | str) -> dict[str, str]:
-    """Every field the cart page's checkout button posts: its CSRF token and
-    key, and the lines, prices and total the page showed (``shown_lines-*``,
-    ``shown_total_cents``)."""
+    """Every field the checkout page's form posts, as a browser would post it
+    untouched: its CSRF token and key, what the page showed, the choices made
+    for the shopper (checked radios and boxes, selected options) and what the
+    text fields hold."""
     text = page.decode() if isinstance(page, bytes) else page
     form = CHECKOUT_FORM.search(text)
-    assert form, "the cart page has no checkout form"
+    assert form, "the page has no checkout form"
     fields = {}
     for tag in INPUT_TAG.findall(form.group(1)):
         attributes = dict(ATTRIBUTE.findall(tag))
+        if attributes.get("type") in ("radio", "checkbox") and not CHECKED.search(tag):
+            continue
         if "name" in attributes:
             fields[attributes["name"]] = html.unescape(attributes.get("value", ""))
+    for select_attributes, options in SELECT.findall(form.group(1)):
+        name = dict(ATTRIBUTE.findall(select_attributes)).get("name")
+        tags = OPTION.findall(options)
+        chosen = next((tag for tag in tags if SELECTED.search(tag)), tags[0] if tags else "")
+        if name:
+            fields[name] = html.unescape(dict(ATTRIBUTE.findall(chosen)).get("value", ""))
     return fields
+
+
+def checkout_fields(page: bytes | str, **choices: str) -> dict[str, str]:
+    """The checkout page's form as a shopper posts it: the page's own fields and
+    choices, ADDRESS typed in the new-address fields, and ``choices`` over them
+    (``payment_method="bank_transfer"``, ``shipping_method="express"``)."""
+    return {**checkout_form(page), **ADDRESS_FORM, **choices}
 
 
 def row_ids(page: bytes) -> list[int]:
@@ -89,11 +110,12 @@ class Shopper:
     def add_to_cart(self, product_id: int, quantity: int = 1) -> None:
         self._redirected("add to cart", f"/cart/add/{product_id}", {"quantity": quantity}, "/cart")
 
-    def checkout_form(self) -> dict[str, str]:
-        return checkout_form(self.get("/cart").text)
+    def checkout_form(self, **choices: str) -> dict[str, str]:
+        """The checkout page's form as it is now, an address typed in (checkout_fields)."""
+        return checkout_fields(self.get("/checkout").text, **choices)
 
     def checkout(self, form: dict[str, str] | None = None) -> requests.Response:
-        """One POST of the cart page's checkout form (``form``, or the page's now), as its button sends it."""
+        """One POST of the checkout page's form (``form``, or the page's now), as its button sends it."""
         form = self.checkout_form() if form is None else form
         return self.http.post(self.base_url + "/checkout", data=form, allow_redirects=False, timeout=10)
 
@@ -107,6 +129,16 @@ class Shopper:
         """As an admin, move an order along."""
         page = f"/admin/orders/{order_id}"
         self._redirected("status change", f"{page}/status", {"status": status, "note": note}, page)
+
+    def order_paid_by(self, product_id: int, payment_method: str, quantity: int = 1) -> int:
+        """Add the product and check out paying by ``payment_method``; the order id."""
+        self.add_to_cart(product_id, quantity)
+        return placed_order_id(self.checkout(self.checkout_form(payment_method=payment_method)))
+
+    def set_payment(self, order_id: int, status: str, note: str = "") -> requests.Response:
+        """As an admin, the order page's payment form; the response (302, or 409 when refused)."""
+        form = {"payment-status": status, "payment-note": note}
+        return self.post(f"/admin/orders/{order_id}/payment", form, allow_redirects=False)
 
     def set_stock(self, product_id: int, stock: int) -> None:
         """As an admin, set a product's stock."""

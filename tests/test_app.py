@@ -41,7 +41,7 @@ def test_healthz(client):
         ("get", "/orders/abc", 404, b"Not found"),
         ("post", "/", 405, b"Not allowed"),
         ("get", "/auth/logout", 405, b"Not allowed"),
-        ("get", "/checkout", 405, b"Not allowed"),
+        ("get", "/cart/remove/1", 405, b"Not allowed"),
     ],
 )
 def test_error_pages(client, method, url, status, heading):

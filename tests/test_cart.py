@@ -9,7 +9,7 @@ from shop.extensions import db
 from shop.models import CartItem, Order
 from shop.services.cart import get_cart
 from testing.data import count, fill_cart, make_product, make_user, stock_of
-from testing.shopper import Auth, checkout_form
+from testing.shopper import Auth, checkout_fields, checkout_form
 
 BAD_QUANTITIES = [0, -1, 100, 10**9, "abc", "1.5", "", " "]
 
@@ -32,12 +32,14 @@ def logged_in(client, auth, shopper):
     return shopper
 
 
-def test_cart_needs_a_login(client, app):
+def test_checkout_needs_a_login(client, app):
+    """A visitor has a cart (tests/test_guest_cart.py) but checks out signed in."""
     teapot = make_product()
-    assert client.get("/cart").status_code == 302
-    response = client.post(f"/cart/add/{teapot.id}", data={"quantity": 1})
-    assert "/auth/login" in response.headers["Location"]
-    assert count(CartItem) == 0
+    client.post(f"/cart/add/{teapot.id}", data={"quantity": 1})
+    for response in (client.get("/checkout"), client.post("/checkout", data={"idempotency_key": "k"})):
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/auth/login")
+    assert count(CartItem) == count(Order) == 0
 
 
 def test_add_update_remove(client, logged_in):
@@ -122,7 +124,7 @@ def test_updating_a_line_not_in_the_cart(client, logged_in):
 def test_checkout_places_the_order_and_shows_it(client, logged_in):
     teapot = make_product("Teapot", stock=5)
     fill_cart(logged_in, teapot, 2)
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
 
     response = client.post("/checkout", data=form, follow_redirects=True)
 
@@ -136,7 +138,7 @@ def test_checkout_places_the_order_and_shows_it(client, logged_in):
 def test_double_submit_makes_one_order(client, logged_in):
     teapot = make_product(stock=5)
     fill_cart(logged_in, teapot, 1)
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
 
     first = client.post("/checkout", data=form)
     second = client.post("/checkout", data=form)
@@ -146,9 +148,9 @@ def test_double_submit_makes_one_order(client, logged_in):
     assert stock_of(teapot) == 4
 
 
-def test_each_cart_page_gets_a_new_key(client, logged_in):
+def test_each_checkout_page_gets_a_new_key(client, logged_in):
     fill_cart(logged_in, make_product())
-    first, second = (checkout_form(client.get("/cart").data)["idempotency_key"] for _ in range(2))
+    first, second = (checkout_form(client.get("/checkout").data)["idempotency_key"] for _ in range(2))
     assert first != second
 
 
@@ -157,7 +159,7 @@ def test_checkout_with_short_stock_keeps_the_cart(client, logged_in):
     fill_cart(logged_in, teapot, 4)
     teapot.stock = 2
     db.session.commit()
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
 
     response = client.post("/checkout", data=form)
 
@@ -190,7 +192,7 @@ def test_a_product_taken_off_sale_is_flagged_and_checkout_says_so(client, logged
     assert f'action="/cart/remove/{teapot.id}"'.encode() in row
     assert b"data-stock-badge" not in row and b"data-no-longer-sold" not in cart_row(page, kettle.id)
 
-    response = client.post("/checkout", data=checkout_form(page))
+    response = client.post("/checkout", data=checkout_fields(client.get("/checkout").data))
 
     assert response.status_code == 409
     assert b"Sorry, Teapot is no longer sold. Please remove it from your cart." in response.data
@@ -200,7 +202,7 @@ def test_a_product_taken_off_sale_is_flagged_and_checkout_says_so(client, logged
     assert stock_of(teapot) == stock_of(kettle) == 10
 
     client.post(f"/cart/remove/{teapot.id}")
-    response = client.post("/checkout", data=checkout_form(client.get("/cart").data))
+    response = client.post("/checkout", data=checkout_fields(client.get("/checkout").data))
     assert response.status_code == 302
     assert [(i.name, i.quantity) for i in list_orders()[0].items] == [("Kettle", 1)]
 
@@ -224,20 +226,28 @@ def set_price(product, price_cents: int) -> None:
     db.session.commit()
 
 
-def test_a_price_changed_since_the_cart_page_is_refused_and_the_new_one_shown(client, logged_in):
-    """The button said €10.00 and the admin made it €100.00: nothing is charged,
-    the cart comes back with the new price, and its own form then places it."""
+def grand_total(page: bytes, method: str = "standard") -> str:
+    """The total a checkout page shows with ``method`` chosen."""
+    block = re.search(rb'data-totals-for="%s".*?data-grand-total>([^<]+)<' % method.encode(), page, re.S)
+    assert block, f"no totals for {method}"
+    return block.group(1).decode()
+
+
+def test_a_price_changed_since_the_checkout_page_is_refused_and_the_new_one_shown(client, logged_in):
+    """The page said €14.90 (€10.00 and standard shipping) and the admin made it
+    €100.00: nothing is charged, the page comes back with the new price (and
+    free shipping), and its own form then places it."""
     teapot = make_product("Teapot", price_cents=1000, stock=5)
     fill_cart(logged_in, teapot, 1)
-    page = client.get("/cart").data
-    assert "Place order · €10.00".encode() in page
+    page = client.get("/checkout").data
+    assert grand_total(page) == "€14.90"
     set_price(teapot, 10_000)
 
-    response = client.post("/checkout", data=checkout_form(page))
+    response = client.post("/checkout", data=checkout_fields(page))
 
     assert response.status_code == 409
     assert b"Prices changed, please review your cart." in response.data
-    assert "Place order · €100.00".encode() in response.data
+    assert grand_total(response.data) == "€100.00"
     assert count(Order) == 0
     assert stock_of(teapot) == 5
     assert cart_lines(logged_in) == [(teapot.id, 1)]
@@ -251,7 +261,7 @@ def test_a_price_changed_since_the_cart_page_is_refused_and_the_new_one_shown(cl
 def test_a_cart_changed_in_another_tab_is_refused(client, logged_in):
     teapot, kettle = make_product("Teapot", stock=5), make_product("Kettle", stock=5)
     fill_cart(logged_in, teapot, 1)
-    first_tab = checkout_form(client.get("/cart").data)
+    first_tab = checkout_fields(client.get("/checkout").data)
     client.post(f"/cart/add/{kettle.id}", data={"quantity": 1})  # the second tab
 
     response = client.post("/checkout", data=first_tab)
@@ -260,7 +270,7 @@ def test_a_cart_changed_in_another_tab_is_refused(client, logged_in):
     assert b"Your cart changed in another tab, please review it." in response.data
     assert count(Order) == 0
     assert (stock_of(teapot), stock_of(kettle)) == (5, 5)
-    response = client.post("/checkout", data=checkout_form(response.data))
+    response = client.post("/checkout", data=checkout_form(response.data))  # the address kept as typed
     assert response.status_code == 302
     assert sorted(i.name for i in list_orders()[0].items) == ["Kettle", "Teapot"]
 
@@ -268,7 +278,9 @@ def test_a_cart_changed_in_another_tab_is_refused(client, logged_in):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("shown_total_cents", "1", b"Prices changed, please review your cart."),
+        ("shown_items_cents", "1", b"Prices changed, please review your cart."),
+        ("shown_shipping-0-total_cents", "1", b"Prices changed, please review your cart."),
+        ("shown_shipping-0-cost_cents", "0", b"Shipping costs changed, please review your order."),
         ("shown_lines-0-unit_price_cents", "1", b"Prices changed, please review your cart."),
         ("shown_lines-0-quantity", "3", b"Your cart changed in another tab, please review it."),
         ("shown_lines-0-product_id", "999", b"Your cart changed in another tab, please review it."),
@@ -276,10 +288,10 @@ def test_a_cart_changed_in_another_tab_is_refused(client, logged_in):
     ],
 )
 def test_a_form_that_shows_something_else_is_refused_never_charged(client, logged_in, field, value, message):
-    """A lower total or price, another quantity or product, or no line at all."""
-    teapot = make_product("Teapot", price_cents=2500, stock=5)
+    """A lower total, price or shipping cost, another quantity or product, or no line at all."""
+    teapot = make_product("Teapot", price_cents=1500, stock=5)
     fill_cart(logged_in, teapot, 2)
-    form = {**checkout_form(client.get("/cart").data), field: value}
+    form = {**checkout_fields(client.get("/checkout").data), field: value}
     if value is None:
         form = {name: v for name, v in form.items() if not name.startswith("shown_lines-")}
 
@@ -297,15 +309,18 @@ def test_a_form_that_shows_something_else_is_refused_never_charged(client, logge
         {"shown_lines-0-product_id": "abc"},
         {"shown_lines-0-quantity": "-1"},
         {"shown_lines-0-unit_price_cents": "1e400"},
-        {"shown_total_cents": str(2**64)},
+        {"shown_items_cents": str(2**64)},
+        {"shown_shipping-0-cost_cents": "free"},
         {"shown_lines-0-quantity": ""},
-        {"shown_total_cents": None},  # a page from before forms carried what they showed
+        {"shown_items_cents": None},  # a page from before forms carried what they showed
+        {"shown_shipping-0-total_cents": None},
+        {"shown_shipping-0-code": None},  # a page from before shipping was shown
     ],
 )
 def test_a_broken_checkout_form_is_400_and_places_nothing(client, logged_in, broken):
     teapot = make_product("Teapot", stock=5)
     fill_cart(logged_in, teapot, 1)
-    form = {**checkout_form(client.get("/cart").data), **broken}
+    form = {**checkout_fields(client.get("/checkout").data), **broken}
 
     response = client.post("/checkout", data={k: v for k, v in form.items() if v is not None})
 
@@ -340,10 +355,10 @@ def test_an_order_above_2_31_cents_is_placed(db_app):
     fill_cart(shopper, safe, 99)
     client = db_app.test_client()
     Auth(client).login()
-    page = client.get("/cart").data
-    assert "Place order · €31374837.00".encode() in page
+    page = client.get("/checkout").data
+    assert grand_total(page) == "€31374837.00"
 
-    response = client.post("/checkout", data=checkout_form(page))
+    response = client.post("/checkout", data=checkout_fields(page))
 
     assert response.status_code == 302
     [order] = list_orders()

@@ -8,6 +8,10 @@ from shop.extensions import db
 from testing.apps import make_config
 
 INITIAL = "c186789e14da"
+INITIAL_TABLES = (
+    "users", "products", "orders", "order_items", "order_events", "cart_items", "stock_watches",
+    "notifications", "login_sessions", "socket_connections",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -90,7 +94,15 @@ def test_every_money_column_is_a_bigint(migrated):
         inspector = inspect(db.engine)
         migrated_columns = {t: inspector.get_columns(t) for t in inspector.get_table_names()}
     for found in (cents_columns(models), cents_columns(migrated_columns)):
-        assert set(found) == {"products.price_cents", "orders.total_cents", "order_items.unit_price_cents"}
+        assert set(found) == {
+            "products.price_cents",
+            "orders.items_cents",
+            "orders.shipping_cents",
+            "orders.total_cents",
+            "order_items.unit_price_cents",
+            "shipping_methods.price_cents",
+            "shipping_methods.free_from_cents",
+        }
         assert all(isinstance(kind, BigInteger) for kind in found.values()), found
 
 
@@ -120,6 +132,10 @@ ROWS_AT_INITIAL = [
 ]  # fmt: skip
 
 
+def insert_statement(table: str, row: dict) -> str:
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + name for name in row)})"
+
+
 def rows_of(engine, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
     """The rows of each table, in the columns given (those the table had at INITIAL)."""
     with engine.connect() as connection:
@@ -135,6 +151,8 @@ def test_upgrading_a_database_in_use_keeps_every_row(tmp_path):
     """On SQLite, batch mode copies each table it alters and drops the old one:
     with foreign keys on, that drop would cascade into the rows referring to it
     (altering `orders` deleted every order item and event)."""
+    from sqlalchemy import text
+
     app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'in-use.db'}"))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", INITIAL]).exit_code == 0
@@ -144,10 +162,7 @@ def test_upgrading_a_database_in_use_keeps_every_row(tmp_path):
     with app.app_context():
         with db.engine.begin() as connection:
             for table, row in ROWS_AT_INITIAL:
-                names = ", ".join(row)
-                connection.execute(
-                    text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in row)})"), row
-                )
+                connection.execute(text(insert_statement(table, row)), row)
         before = rows_of(db.engine, columns)
         db.engine.dispose()
 
@@ -157,7 +172,84 @@ def test_upgrading_a_database_in_use_keeps_every_row(tmp_path):
     with app.app_context():
         assert rows_of(db.engine, columns) == before
         db.engine.dispose()
-    assert set(columns) == set(db.metadata.tables) - {"socket_connections"}, "every table but one has a row"
+    # Every table the first revision made has a row; later ones start empty.
+    assert set(columns) == set(INITIAL_TABLES) - {"socket_connections"}
+
+
+def insert_order_as_at_initial(user_id: int, product_id: int) -> int:
+    """An order of 2 teapots as the first schema stored it (the models have moved on
+    since), and the notification it sent."""
+    moment = "2026-01-01 00:00:00.000000"
+    db.session.execute(
+        text(
+            "INSERT INTO orders (id, user_id, status, total_cents, idempotency_key, created_at, updated_at)"
+            " VALUES (1, :user, 'processing', 5000, 'old-key', :at, :at)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO order_items (order_id, product_id, name, unit_price_cents, quantity)"
+            " VALUES (1, :product, 'Teapot', 2500, 2)"
+        ),
+        {"product": product_id},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO order_events (order_id, from_status, to_status, actor_id, note, created_at)"
+            " VALUES (1, NULL, 'placed', :user, '', :at)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO notifications (user_id, seq, kind, title, body, url, data, created_at, read)"
+            " VALUES (:user, 1, 'order_status', 'Order placed', '', '/orders/1', '{}', :at, 0)"
+        ),
+        {"user": user_id, "at": moment},
+    )
+    db.session.commit()
+    return 1
+
+
+def test_orders_from_before_checkout_get_totals_a_payment_and_default_shipping_methods(tmp_path):
+    """a20b1c2d3e4f on a database with an order: its total is its items' (no
+    shipping), it is paid on delivery and unpaid with one payment step, and it
+    has no delivery copy; the shop offers the two default shipping methods."""
+    from shop.models import Order, ShippingMethod
+    from shop.services.totals import order_totals
+
+    app = create_app(make_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'orders.db'}"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "a20b1c2d3e4f-1"]).exit_code == 0
+    with app.app_context():
+        user = {**ROWS_AT_INITIAL[0][1], "inbox_epoch": "e"}  # the users table has its epoch by now
+        product = next(row for table, row in ROWS_AT_INITIAL if table == "products")
+        for table, row in (("users", user), ("products", product)):
+            db.session.execute(text(insert_statement(table, row)), row)
+        shopper_id, teapot_id = 1, 1
+        insert_order_as_at_initial(shopper_id, teapot_id)
+        db.session.remove()
+
+    result = runner.invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        order = db.session.get(Order, 1)
+        totals = order_totals(order)
+        assert (totals.items_cents, totals.shipping_cents, totals.total_cents) == (5000, 0, 5000)
+        assert (order.payment_method, order.payment_status) == ("pay_on_delivery", "unpaid")
+        assert order.delivery is None
+        [step] = order.payment_events
+        assert (step.from_status, step.to_status, step.actor_id) == (None, "unpaid", shopper_id)
+        assert step.created_at == order.created_at
+        methods = db.session.scalars(db.select(ShippingMethod).order_by(ShippingMethod.position)).all()
+        assert [(m.code, m.price_cents, m.free_from_cents, m.active) for m in methods] == [
+            ("standard", 490, 5000, True),
+            ("express", 990, None, True),
+        ]
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_login_sessions_from_before_get_a_public_id_and_a_last_seen_time(tmp_path):

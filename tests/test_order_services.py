@@ -18,6 +18,7 @@ from shop.services.errors import (
     PricesChanged,
     ProductUnavailable,
 )
+from testing.checkout import DELIVERY
 from testing.data import (
     as_shown,
     count,
@@ -39,7 +40,7 @@ def test_place_order_writes_everything_in_one_go(shopper, admin):
     fill_cart(shopper, teapot, 2)
     fill_cart(shopper, cups, 3)
 
-    order = orders.place_order(shopper.id, "key-1", as_shown(shopper))
+    order = orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
 
     assert order.status == "placed"
     assert order.total_cents == 2 * 2500 + 3 * 450
@@ -80,7 +81,7 @@ def test_short_stock_names_what_is_left_and_writes_nothing(shopper, admin):
     db.session.commit()
 
     with pytest.raises(OutOfStock, match="only 3 left of Kettle"):
-        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+        orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
 
     assert count(Order) == count(OrderEvent) == count(Notification) == 0
     assert (stock_of(teapot), stock_of(kettle)) == (5, 3)
@@ -95,7 +96,7 @@ def test_sold_out_product_is_named_out_of_stock(shopper):
     db.session.commit()
 
     with pytest.raises(OutOfStock, match="Teapot is out of stock"):
-        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+        orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
     assert count(Order) == 0
 
 
@@ -106,7 +107,7 @@ def test_inactive_product_cannot_be_bought(shopper):
     db.session.commit()
 
     with pytest.raises(OutOfStock):
-        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+        orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
     assert count(Order) == 0
     assert stock_of(teapot) == 4
     assert count(CartItem) == 1
@@ -119,7 +120,7 @@ def test_a_product_taken_off_sale_is_named_no_longer_sold(shopper):
     db.session.commit()
 
     with pytest.raises(ProductUnavailable, match=r"^Sorry, Teapot is no longer sold\. Please remove it"):
-        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+        orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
     assert count(Order) == 0
     assert stock_of(teapot) == 4
 
@@ -133,7 +134,7 @@ def test_a_price_changed_since_the_page_is_refused(shopper, admin):
     db.session.commit()
 
     with pytest.raises(PricesChanged, match=r"^Prices changed, please review your cart\.$"):
-        orders.place_order(shopper.id, "key-1", shown)
+        orders.place_order(shopper.id, "key-1", shown, DELIVERY)
 
     assert count(Order) == count(Notification) == 0
     assert stock_of(teapot) == 4
@@ -153,7 +154,7 @@ def test_a_form_showing_a_lower_price_is_refused(shopper, change):
     fill_cart(shopper, teapot, 1)
 
     with pytest.raises(PricesChanged):
-        orders.place_order(shopper.id, "key-1", change(as_shown(shopper)))
+        orders.place_order(shopper.id, "key-1", change(as_shown(shopper)), DELIVERY)
     assert count(Order) == 0
 
 
@@ -164,14 +165,14 @@ def test_lines_changed_since_the_page_are_refused(shopper):
     fill_cart(shopper, kettle, 1)  # in another tab
 
     with pytest.raises(CartChanged, match=r"^Your cart changed in another tab, please review it\.$"):
-        orders.place_order(shopper.id, "key-1", shown)
+        orders.place_order(shopper.id, "key-1", shown, DELIVERY)
     assert count(Order) == 0
     assert (stock_of(teapot), stock_of(kettle)) == (4, 4)
 
 
 def test_empty_cart_is_refused(shopper):
     with pytest.raises(EmptyCart):
-        orders.place_order(shopper.id, "key-1", as_shown(shopper))
+        orders.place_order(shopper.id, "key-1", as_shown(shopper), DELIVERY)
     assert count(Order) == 0
 
 
@@ -179,7 +180,7 @@ def test_empty_cart_is_refused(shopper):
 def test_malformed_idempotency_key_is_refused(shopper, key):
     fill_cart(shopper, make_product())
     with pytest.raises(InvalidInput):
-        orders.place_order(shopper.id, key, as_shown(shopper))
+        orders.place_order(shopper.id, key, as_shown(shopper), DELIVERY)
     assert count(Order) == 0
 
 
@@ -188,7 +189,7 @@ def test_same_idempotency_key_returns_the_same_order(shopper, admin):
     first = make_order(shopper, teapot, 2, key="same-key")
     fill_cart(shopper, teapot, 1)  # a new cart must not change a replayed submit
 
-    again = orders.place_order(shopper.id, "same-key", as_shown(shopper))
+    again = orders.place_order(shopper.id, "same-key", as_shown(shopper), DELIVERY)
 
     assert again.id == first.id
     assert count(Order) == 1

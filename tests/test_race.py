@@ -6,7 +6,6 @@ each request has on a server. The threads meet at a barrier so that they
 act at the same moment.
 """
 
-import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -18,38 +17,16 @@ from shop.models import CartItem, Order, Product, User
 from shop.services import orders
 from shop.services.cart import MAX_QUANTITY
 from shop.services.errors import PricesChanged
+from testing.apps import run_together
+from testing.checkout import DELIVERY
 from testing.data import as_shown, count, fill_cart, make_product, make_user, notifications_of, stock_of
 from testing.processes import wait_until
 from testing.services import waiting_on_a_lock
-from testing.shopper import Auth, checkout_form
+from testing.shopper import Auth, checkout_fields
 
 RACERS = 20
 ADDERS = 10
 ROUNDS = 5
-
-
-def run_together(app, jobs) -> list:
-    """Run each job in its own thread and app context, all released at once; return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(index, job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = job()
-            except Exception as exc:
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    db.session.rollback()  # read what the threads committed
-    return results
 
 
 def shoppers_with_the_last_unit(count_: int) -> tuple[Product, list]:
@@ -65,7 +42,7 @@ def shoppers_with_the_last_unit(count_: int) -> tuple[Product, list]:
 def test_twenty_checkouts_for_the_last_unit_through_the_service(db_app):
     lamp, users = shoppers_with_the_last_unit(RACERS)
     shown = {user.id: as_shown(user) for user in users}
-    jobs = [lambda u=u: orders.place_order(u, f"key-{u}", shown[u]).id for u in shown]
+    jobs = [lambda u=u: orders.place_order(u, f"key-{u}", shown[u], DELIVERY).id for u in shown]
 
     results = run_together(db_app, jobs)
 
@@ -86,7 +63,7 @@ def test_twenty_checkout_forms_for_the_last_unit(db_app):
     for user in users:
         client = db_app.test_client()
         Auth(client).login(email=user.email)
-        clients.append((client, checkout_form(client.get("/cart").data)))
+        clients.append((client, checkout_fields(client.get("/checkout").data)))
     jobs = [lambda client=client, form=form: client.post("/checkout", data=form) for client, form in clients]
 
     responses = run_together(db_app, jobs)
@@ -109,7 +86,9 @@ def test_the_same_form_submitted_from_two_threads_makes_one_order(db_app):
 
     shown = as_shown(user)
 
-    results = run_together(db_app, [lambda: orders.place_order(user_id, "double-click", shown).id] * 2)
+    results = run_together(
+        db_app, [lambda: orders.place_order(user_id, "double-click", shown, DELIVERY).id] * 2
+    )
 
     assert all(isinstance(r, int) for r in results), results
     assert results[0] == results[1]
@@ -123,7 +102,7 @@ def test_the_same_form_posted_twice_at_once_through_the_pages(db_app):
     fill_cart(user, teapot, 2)
     client = db_app.test_client()
     Auth(client).login(email=user.email)
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
 
     responses = run_together(db_app, [lambda: client.post("/checkout", data=form)] * 2)
 
@@ -144,7 +123,7 @@ def test_concurrent_orders_give_every_admin_gapless_seqs(db_app):
     shown = {user.id: as_shown(user) for user in users}
 
     results = run_together(
-        db_app, [lambda u=u: orders.place_order(u, f"key-{u}", shown[u]).id for u in user_ids]
+        db_app, [lambda u=u: orders.place_order(u, f"key-{u}", shown[u], DELIVERY).id for u in user_ids]
     )
 
     assert all(isinstance(r, int) for r in results), results
@@ -175,7 +154,7 @@ def test_one_cart_checked_out_from_two_tabs_makes_one_order(db_app):
     client = signed_in(db_app, user)
     for _ in range(ROUNDS):
         fill_cart(user, teapot, 2)
-        tabs = [checkout_form(client.get("/cart").data) for _ in range(2)]
+        tabs = [checkout_fields(client.get("/checkout").data) for _ in range(2)]
 
         responses = run_together(
             db_app, [lambda form=form: client.post("/checkout", data=form) for form in tabs]
@@ -217,7 +196,7 @@ def test_the_same_form_posted_ten_times_at_once_for_the_last_unit(db_app):
     user = make_user()
     fill_cart(user, lamp, 1)
     client = signed_in(db_app, user)
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
 
     responses = run_together(db_app, [lambda: client.post("/checkout", data=form)] * ADDERS)
 
@@ -262,7 +241,9 @@ def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):
 
     with db.engine.connect() as cancel, ThreadPoolExecutor(1) as pool:
         cancel.execute(update(Product).where(Product.id == lamp_id).values(stock=Product.stock + 1))
-        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown).id)
+        checkout = in_background(
+            pool, db_app, lambda: orders.place_order(user_id, "waits", shown, DELIVERY).id
+        )
         wait_for_the_checkout_to_block(db_app)
         cancel.execute(update(User).where(User.id == user_id).values(last_seq=User.last_seq + 1))
         cancel.commit()
@@ -284,7 +265,7 @@ def test_a_price_change_committed_while_checkout_waits_refuses_it(db_app):
 
     with db.engine.connect() as admin, ThreadPoolExecutor(1) as pool:
         admin.execute(update(Product).where(Product.id == teapot_id).values(price_cents=10_000))
-        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown))
+        checkout = in_background(pool, db_app, lambda: orders.place_order(user_id, "waits", shown, DELIVERY))
         wait_for_the_checkout_to_block(db_app)
         admin.commit()
         with pytest.raises(PricesChanged, match="Prices changed"):

@@ -29,6 +29,7 @@ WRITTEN_ONCE_ON_THE_SERVER = {
     "a currency symbol": r"€",
     "a stock badge's text": r"Out of stock|In stock|Only\b.*\bleft",
     "an order status": r"(?i)\b(placed|processing|shipped|delivered|cancelled)\b",
+    "a payment status": r"(?i)\b(unpaid|paid|refunded)\b",
 }
 
 # Which templates a page needs, by what it shows (the selectors the modules act on).
@@ -37,7 +38,10 @@ TEMPLATES_NEEDED = {
     "data-order-status": {"status-badge"},
     "data-timeline": {"timeline-item", "status-badge"},
     "data-status-form": {"status-changed"},
-    "data-admin-orders": {"admin-order-row", "status-badge"},
+    "data-admin-orders": {"admin-order-row", "status-badge", "payment-badge"},
+    "data-payment-status": {"payment-badge"},
+    "data-payment-timeline": {"payment-timeline-item", "payment-badge"},
+    "data-payment-form": {"payment-changed"},
     "data-inbox": {"inbox-item"},
     "data-stock-badge": {"stock-badge"},
 }

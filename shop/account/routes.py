@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from shop.account.forms import SessionForm
-from shop.services import accounts
+from shop.services import accounts, addresses
 from shop.services.errors import DomainError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -46,7 +46,8 @@ def sign_out_everywhere():
 
 def _sessions_page(status: int = 200):
     sessions = accounts.list_sessions(current_user.id, current_user.login_token)
-    return render_template("account/index.html", sessions=sessions), status
+    address_book = addresses.list_addresses(current_user.id)
+    return render_template("account/index.html", sessions=sessions, addresses=address_book), status
 
 
 def _signed_out(message: str):

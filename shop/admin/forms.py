@@ -6,12 +6,26 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.services.catalog import MAX_STOCK, ProductFields
+from shop.services.shipping import MAX_DAYS, ShippingFields
 
 
 class StatusForm(FlaskForm):
     # Choices show the allowed next statuses; the service is what refuses the rest (409).
     status = SelectField("New status", choices=[], validate_choice=False, validators=[DataRequired()])
     note = StringField("Note for the customer", validators=[Optional(), Length(max=500)])
+    # Shown for an order to be paid first that is not paid: the explicit confirmation.
+    ship_unpaid = BooleanField("Ship it although it is not paid")
+
+
+class PaymentForm(FlaskForm):
+    """Fields named ``payment-status`` and ``payment-note``: beside the status form on one page."""
+
+    # Choices show the allowed next payment statuses; the service refuses the rest (409).
+    status = SelectField("Payment status", choices=[], validate_choice=False, validators=[DataRequired()])
+    note = StringField("Note about the payment", validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="payment", **kwargs)
 
 
 class StockForm(FlaskForm):
@@ -51,7 +65,50 @@ class ProductForm(FlaskForm):
         return ProductFields(
             name=self.name.data.strip(),
             description=(self.description.data or "").strip(),
-            price_cents=int((self.price.data * 100).to_integral_value()),
+            price_cents=_cents(self.price.data),
             low_stock_threshold=self.low_stock_threshold.data,
             active=self.active.data,
         )
+
+
+class OptionalPriceField(PriceField):
+    """A PriceField that may be left empty (None)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class ShippingMethodForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=30)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=60)])
+    price = PriceField(
+        "Price", places=2, validators=[InputRequired(), NumberRange(Decimal("0"), Decimal("100000"))]
+    )
+    free_from = OptionalPriceField(
+        "Free when the items come to (empty: never free)",
+        places=2,
+        validators=[Optional(), NumberRange(Decimal("0"), Decimal("100000"))],
+    )
+    min_days = IntegerField("Fewest working days", validators=[InputRequired(), NumberRange(0, MAX_DAYS)])
+    max_days = IntegerField("Most working days", validators=[InputRequired(), NumberRange(0, MAX_DAYS)])
+    position = IntegerField("Order in the list", default=0, validators=[InputRequired(), NumberRange(0, 999)])
+    active = BooleanField("Offered at checkout", default=True)
+
+    def fields(self) -> ShippingFields:
+        return ShippingFields(
+            code=self.code.data.strip(),
+            name=self.name.data.strip(),
+            price_cents=_cents(self.price.data),
+            free_from_cents=_cents(self.free_from.data) if self.free_from.data is not None else None,
+            min_days=self.min_days.data,
+            max_days=self.max_days.data,
+            active=self.active.data,
+            position=self.position.data,
+        )
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())

@@ -2,11 +2,12 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
-from shop.admin.forms import ProductForm, StatusForm, StockForm
+from shop.admin.forms import PaymentForm, ProductForm, ShippingMethodForm, StatusForm, StockForm
 from shop.forms import page_number, require_valid
 from shop.models.order import STATUSES
-from shop.services import catalog, orders
+from shop.services import catalog, orders, payments, shipping
 from shop.services.errors import DomainError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,11 +29,18 @@ def dashboard():
 
 @bp.route("/orders")
 def order_list():
-    """All orders, filterable by status; new orders appear live."""
+    """All orders, filterable by status and by payment status; new orders appear live."""
     status = request.args.get("status") or None
+    payment = request.args.get("payment") or None
     page = request.args.get("page", 1, type=page_number)
-    found = orders.all_orders(status, page, current_app.config["ORDERS_PER_PAGE"])
-    return render_template("admin/orders.html", orders=found, status=status, statuses=STATUSES)
+    found = orders.all_orders(status, page, current_app.config["ORDERS_PER_PAGE"], payment_status=payment)
+    return render_template(
+        "admin/orders.html",
+        orders=found,
+        status=status,
+        statuses=STATUSES,
+        payment=payment,
+    )
 
 
 @bp.route("/orders/<int:order_id>")
@@ -48,12 +56,68 @@ def order_status(order_id: int):
     form = status_form(order)
     try:
         require_valid(form)
-        orders.change_status(order_id, form.status.data, current_user.id, form.note.data or "")
+        orders.change_status(
+            order_id, form.status.data, current_user.id, form.note.data or "", form.ship_unpaid.data
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return render_order(orders.get_order(order_id), form), exc.status
     flash(f"Order #{order_id} is now {form.status.data}.", "success")
     return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+@bp.route("/orders/<int:order_id>/payment", methods=["POST"])
+def order_payment(order_id: int):
+    """Record a payment (or a refund); the customer sees it live. A step that does not follow is a 409."""
+    order = orders.get_order(order_id)
+    form = payment_form(order)
+    try:
+        require_valid(form)
+        payments.set_payment_status(order_id, form.status.data, current_user.id, form.note.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_order(orders.get_order(order_id), payment=form), exc.status
+    flash(f"Order #{order_id} is now {form.status.data}.", "success")
+    return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+@bp.route("/shipping")
+def shipping_list():
+    """The shipping methods checkout offers (and those it no longer does)."""
+    return render_template("admin/shipping.html", methods=shipping.all_methods())
+
+
+@bp.route("/shipping/new", methods=["GET", "POST"])
+def shipping_new():
+    """Add a shipping method."""
+    form = ShippingMethodForm()
+    if form.validate_on_submit():
+        try:
+            method = shipping.create_method(form.fields())
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("admin/shipping_form.html", form=form, method=None), exc.status
+        flash(f"{method.name} added.", "success")
+        return redirect(url_for("admin.shipping_list"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/shipping_form.html", form=form, method=None), status
+
+
+@bp.route("/shipping/<int:method_id>/edit", methods=["GET", "POST"])
+def shipping_edit(method_id: int):
+    """Change a method's price, threshold or days; orders placed keep what they were charged."""
+    method = shipping.get_method(method_id)
+    form = shipping_method_form(method)
+    if form.validate_on_submit():
+        try:
+            shipping.update_method(method_id, form.fields())
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("admin/shipping_form.html", form=form, method=method), exc.status
+        flash(f"{form.name.data} saved.", "success")
+        return redirect(url_for("admin.shipping_list"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/shipping_form.html", form=form, method=method), status
 
 
 @bp.route("/products")
@@ -127,5 +191,28 @@ def status_form(order) -> StatusForm:
     return form
 
 
-def render_order(order, form: StatusForm | None = None):
-    return render_template("admin/order.html", order=order, form=form or status_form(order))
+def payment_form(order) -> PaymentForm:
+    form = PaymentForm()
+    choices = [SelectChoice(status, status.title()) for status in order.next_payment_statuses]
+    form.status.choices = choices or [SelectChoice("", "—")]
+    return form
+
+
+def shipping_method_form(method) -> ShippingMethodForm:
+    form = ShippingMethodForm(obj=method)
+    if not form.is_submitted():
+        form.price.data = Decimal(method.price_cents) / 100
+        form.free_from.data = (
+            None if method.free_from_cents is None else Decimal(method.free_from_cents) / 100
+        )
+    return form
+
+
+def render_order(order, form: StatusForm | None = None, payment: PaymentForm | None = None):
+    return render_template(
+        "admin/order.html",
+        order=order,
+        form=form or status_form(order),
+        payment_form=payment or payment_form(order),
+        needs_payment=orders.needs_payment_before_shipping(order),
+    )

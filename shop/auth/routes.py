@@ -6,8 +6,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
 from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
+from shop.cart import guest
 from shop.extensions import limiter
 from shop.services import accounts
+from shop.services import cart as cart_service
 from shop.services.errors import DomainError, InvalidCredentials, InvalidInput
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -85,7 +87,7 @@ def register():
             return render_template("auth/register.html", form=form), exc.status
         _sign_in(user)
         flash(f"Welcome, {user.name}!", "success")
-        return redirect(url_for("catalog.index"))
+        return redirect(safe_next(request.args.get("next")))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
 
@@ -149,10 +151,21 @@ def password():
 
 
 def _sign_in(user) -> None:
-    """A fresh session for the new login: nothing from before it survives."""
+    """A fresh session for the new login: nothing from before it survives but
+    the guest cart, which goes into the account's cart."""
+    guest_cart = guest.take()
     session.clear()
     user.login_token = accounts.start_session(user.id, request.user_agent.string, request.remote_addr or "")
     login_user(user)
+    _merge_guest_cart(user.id, guest_cart)
+
+
+def _merge_guest_cart(user_id: int, guest_cart: object) -> None:
+    merged = cart_service.merge_guest_cart(user_id, guest_cart)
+    if merged.problems:
+        flash("Not all of your cart could be kept: " + " ".join(merged.problems), "warning")
+    elif merged.added:
+        flash("What you put in your cart before signing in is in it still.", "info")
 
 
 def safe_next(target: str | None) -> str:

@@ -1,6 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from shop.cart import guest
 from shop.extensions import cache
 from shop.forms import ActionForm, QuantityForm, page_number
 from shop.services import catalog
@@ -10,8 +11,9 @@ bp = Blueprint("catalog", __name__)
 
 
 def _page_is_personal() -> bool:
-    """Signed in, or a message waiting to be shown: this visitor's page is their own."""
-    return current_user.is_authenticated or "_flashes" in session
+    """Signed in, a guest cart (its count is in the navigation), or a message
+    waiting to be shown: this visitor's page is their own."""
+    return current_user.is_authenticated or guest.has_one() or "_flashes" in session
 
 
 @bp.route("/")

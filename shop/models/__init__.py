@@ -1,9 +1,11 @@
 """The models, one module per aggregate; import them from here."""
 
+from shop.models.address import Address
 from shop.models.cart import CartItem
 from shop.models.catalog import Product, StockWatch
 from shop.models.notification import Notification
-from shop.models.order import Order, OrderEvent, OrderItem
+from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
+from shop.models.shipping import ShippingMethod
 from shop.models.user import (
     LoginSession,
     SocketConnection,
@@ -14,13 +16,17 @@ from shop.models.user import (
 )
 
 __all__ = [
+    "Address",
     "CartItem",
     "LoginSession",
     "Notification",
     "Order",
+    "OrderDelivery",
     "OrderEvent",
     "OrderItem",
+    "OrderPaymentEvent",
     "Product",
+    "ShippingMethod",
     "SocketConnection",
     "StockWatch",
     "User",

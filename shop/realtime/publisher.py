@@ -46,6 +46,18 @@ def queue_order_status(session: Session, order, previous_status: str | None) -> 
     queue_push(session, "order_status", payload, ADMINS)
 
 
+def queue_payment_status(session: Session, order, previous: str, updated_at: datetime) -> None:
+    """The order's payment status moved: its owner's pages and the admins' lists follow."""
+    payload = {
+        "order_id": order.id,
+        "payment_status": order.payment_status,
+        "previous": previous,
+        "updated_at": _iso(updated_at),
+    }
+    queue_push(session, "payment_status", payload, user_room(order.user_id))
+    queue_push(session, "payment_status", payload, ADMINS)
+
+
 def queue_stock(session: Session, product_id: int, stock: int) -> None:
     """``updated_at`` is when the change was made, as in ``order_status``."""
     payload = {"product_id": product_id, "stock": stock, "in_stock": stock > 0, "updated_at": _iso(utcnow())}

@@ -50,6 +50,13 @@ class PricesChanged(DomainError):
     status = 409
 
 
+class ShippingChanged(PricesChanged):
+    """The shipping method or its cost is not what the checkout page showed (an
+    admin changed it, or the items crossed its free-shipping threshold)."""
+
+    code = "shipping_changed"
+
+
 class CartChanged(DomainError):
     """The cart's lines are not the ones the checkout form showed (another tab changed them)."""
 
@@ -59,6 +66,14 @@ class CartChanged(DomainError):
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
+    status = 409
+
+
+class PaymentPending(DomainError):
+    """Shipping an order that is to be paid first (bank transfer) before it is
+    paid, without an admin confirming that it may go unpaid."""
+
+    code = "payment_pending"
     status = 409
 
 

@@ -1,5 +1,7 @@
 """Orders: checkout, status changes and cancellation."""
 
+from dataclasses import asdict, dataclass
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -7,11 +9,31 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
 from shop.formatting import money
-from shop.models import CartItem, Order, OrderEvent, OrderItem, Product
+from shop.models import (
+    Address,
+    CartItem,
+    Order,
+    OrderDelivery,
+    OrderEvent,
+    OrderItem,
+    OrderPaymentEvent,
+    Product,
+)
 from shop.models.base import utcnow
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
-from shop.models.order import CANCELLED, NEXT_STATUSES, PLACED, STATUSES
+from shop.models.order import (
+    CANCELLED,
+    NEXT_STATUSES,
+    PAID,
+    PAYMENT_STATUSES,
+    PLACED,
+    SHIPPED,
+    STATUSES,
+    UNPAID,
+)
 from shop.realtime import publisher
+from shop.services import payment_methods
+from shop.services.addresses import AddressFields, check_address, save_address
 from shop.services.cart import (
     FORM_EXPIRED,
     PRICES_CHANGED,
@@ -22,8 +44,17 @@ from shop.services.cart import (
     out_of_stock,
 )
 from shop.services.catalog import record_stock_change
-from shop.services.errors import EmptyCart, InvalidInput, InvalidTransition, NotFound, PricesChanged
+from shop.services.errors import (
+    EmptyCart,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PaymentPending,
+    PricesChanged,
+)
 from shop.services.notifications import notify, notify_admins
+from shop.services.shipping import offered_method
+from shop.services.totals import items_cents, quote
 from shop.services.transaction import write_transaction
 
 STATUS_TITLES = {
@@ -35,9 +66,23 @@ STATUS_TITLES = {
 }
 
 
-def place_order(user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
+@dataclass(frozen=True)
+class Delivery:
+    """Where the order goes and how it is paid, as the checkout form chose:
+    a saved address (``address_id``) or a new one (``address``, saved to the
+    address book too when ``save_address``)."""
+
+    payment_method: str
+    address: AddressFields | None = None
+    address_id: int | None = None
+    save_address: bool = False
+
+
+def place_order(user_id: int, idempotency_key: str, shown: ShownCart, delivery: Delivery) -> Order:
     """Turn the cart into an order in one transaction, if it is what ``shown``
-    says the shopper saw: the same lines, prices and total (check_as_shown).
+    says the shopper saw: the same lines, prices, shipping method and cost and
+    total (check_as_shown). The order keeps a copy of the address and of the
+    shipping method as they are now.
 
     Stock is taken with guarded UPDATEs in product-id order (so two baskets
     never deadlock), guarded by the price too; a short product rolls
@@ -55,7 +100,7 @@ def place_order(user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
             existing = _order_by_key(session, user_id, idempotency_key)
             if existing is not None:
                 return existing
-            return _create_order(session, user_id, idempotency_key, shown)
+            return _create_order(session, user_id, idempotency_key, shown, delivery)
     except IntegrityError:
         # A concurrent submit of the same form won the unique key (the cart lock
         # makes that one wait instead; this is the backstop): return its order.
@@ -65,18 +110,32 @@ def place_order(user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
         return existing
 
 
-def change_status(order_id: int, status: str, actor_id: int, note: str = "") -> Order:
-    """Move an order along (admins), refusing any transition not in NEXT_STATUSES."""
+def change_status(
+    order_id: int, status: str, actor_id: int, note: str = "", ship_unpaid: bool = False
+) -> Order:
+    """Move an order along (admins), refusing any transition not in NEXT_STATUSES.
+
+    An order whose payment method is paid before shipping (bank transfer)
+    ships unpaid only when ``ship_unpaid`` says an admin confirmed it.
+    """
     with write_transaction() as session:
-        order = _locked_order(session, order_id)
+        order = locked_order(session, order_id)
+        if status == SHIPPED and not ship_unpaid:
+            _check_paid_before_shipping(order)
         _transition(session, order, status, actor_id, note)
     return order
+
+
+def needs_payment_before_shipping(order: Order) -> bool:
+    """Paid before it ships (bank transfer), and not paid: shipping it takes a confirmation."""
+    method = payment_methods.METHODS.get(order.payment_method)
+    return bool(method and method.paid_before_shipping) and order.payment_status != PAID
 
 
 def cancel_order(order_id: int, user_id: int) -> Order:
     """The owner cancels their own order, which they may do while it is placed."""
     with write_transaction() as session:
-        order = _locked_order(session, order_id)
+        order = locked_order(session, order_id)
         if order.user_id != user_id:
             raise NotFound("There is no such order.")
         if order.status != PLACED:
@@ -112,31 +171,62 @@ def orders_of(user_id: int, page: int, per_page: int):
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
-def all_orders(status: str | None, page: int, per_page: int):
+def all_orders(status: str | None, page: int, per_page: int, payment_status: str | None = None):
+    """Every order, newest first, of one status and one payment status when given."""
     statement = select(Order).options(selectinload(Order.user)).order_by(Order.id.desc())
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"Unknown status {status!r}.")
         statement = statement.where(Order.status == status)
+    if payment_status:
+        if payment_status not in PAYMENT_STATUSES:
+            raise InvalidInput(f"Unknown payment status {payment_status!r}.")
+        statement = statement.where(Order.payment_status == payment_status)
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
-def _create_order(session: Session, user_id: int, idempotency_key: str, shown: ShownCart) -> Order:
+def locked_order(session: Session, order_id: int) -> Order:
+    """The order, its row locked until the caller's transaction ends (status and payment changes)."""
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def _create_order(
+    session: Session, user_id: int, idempotency_key: str, shown: ShownCart, delivery: Delivery
+) -> Order:
     cart = session.scalars(
         select(CartItem).where(CartItem.user_id == user_id).order_by(CartItem.product_id)
     ).all()
     if not cart:
         raise EmptyCart("Your cart is empty.")
+    address = _delivery_address(session, user_id, delivery)
     for item in cart:
         if not item.product.active:
             raise no_longer_sold(item.product)
-    check_as_shown(cart, shown)
+    if shown.total_cents is None:  # a page from before it showed a total with shipping
+        raise InvalidInput(FORM_EXPIRED)
+    method = offered_method(session, shown.shipping_code)
+    totals = quote(items_cents(cart), method)
+    check_as_shown(cart, shown, totals)
     taken = [(item, _take_stock(session, item.product, item.quantity)) for item in cart]
     order = Order(
         user_id=user_id,
         status=PLACED,
         idempotency_key=idempotency_key,
-        total_cents=sum(item.line_total_cents for item in cart),
+        items_cents=totals.items_cents,
+        shipping_cents=totals.shipping_cents,
+        total_cents=totals.total_cents,
+        payment_method=delivery.payment_method,
+        payment_status=UNPAID,
+        delivery=OrderDelivery(
+            **asdict(address),
+            shipping_code=method.code,
+            shipping_name=method.name,
+            shipping_min_days=method.min_days,
+            shipping_max_days=method.max_days,
+        ),
         items=[
             OrderItem(
                 product_id=item.product_id,
@@ -147,6 +237,7 @@ def _create_order(session: Session, user_id: int, idempotency_key: str, shown: S
             for item in cart
         ],
         events=[OrderEvent(from_status=None, to_status=PLACED, actor_id=user_id)],
+        payment_events=[OrderPaymentEvent(from_status=None, to_status=UNPAID, actor_id=user_id)],
     )
     session.add(order)
     for item in cart:
@@ -164,6 +255,7 @@ def _create_order(session: Session, user_id: int, idempotency_key: str, shown: S
             "order_id": order.id,
             "status": order.status,
             "total_cents": order.total_cents,
+            "payment_status": order.payment_status,
             "customer": order.user.name,
             "created_at": order.created_at.isoformat(),
         },
@@ -242,11 +334,27 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
     publisher.queue_order_status(session, order, previous)
 
 
-def _locked_order(session: Session, order_id: int) -> Order:
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-    if order is None:
-        raise NotFound("There is no such order.")
-    return order
+def _check_paid_before_shipping(order: Order) -> None:
+    if needs_payment_before_shipping(order):
+        method = payment_methods.get_method(order.payment_method)
+        raise PaymentPending(
+            f"Order #{order.id} is paid by {method.name.lower()} and is {order.payment_status}: "
+            "mark it paid first, or confirm that it ships unpaid."
+        )
+
+
+def _delivery_address(session: Session, user_id: int, delivery: Delivery) -> AddressFields:
+    """The address to deliver to, checked (and saved when asked), once the way to pay is one we offer."""
+    payment_methods.get_method(delivery.payment_method)
+    if delivery.address_id is not None:
+        saved = session.get(Address, delivery.address_id)
+        if saved is None or saved.user_id != user_id:
+            raise NotFound("There is no such address in your address book.")
+        return AddressFields.of(saved)
+    address = check_address(delivery.address or AddressFields("", "", "", "", "", ""))
+    if delivery.save_address:
+        save_address(session, user_id, address)
+    return address
 
 
 def _order_by_key(session: Session, user_id: int, key: str) -> Order | None:

@@ -102,12 +102,13 @@ def test_admin_orders_list_shows_new_orders_and_changes_live(browsing):
     row = admin.locator(f"[data-admin-orders] tr[data-order-id='{order_id}']")
     expect(row.locator("[data-order-status]")).to_have_text("Placed")
     expect(row).to_contain_text("Noor Newcomer")
-    expect(row).to_contain_text("€18.00")
+    expect(row).to_contain_text("€22.90")  # €18.00 and standard shipping
+    expect(row.locator("[data-payment-status]")).to_have_text("Unpaid")
     newest = admin.locator("[data-admin-orders] tbody tr").first
     expect(newest).to_have_attribute("data-order-id", str(order_id))
     alert = steps.toast(admin, "new_order").filter(has_text=f"New order #{order_id}")
     expect(alert).to_be_visible()
-    expect(alert).to_contain_text("1 item(s), €18.00")
+    expect(alert).to_contain_text("1 item(s), €22.90")
 
     shopper.get_by_role("button", name="Cancel this order").click()
     expect(steps.order_status(shopper)).to_have_text("Cancelled")

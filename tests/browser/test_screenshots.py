@@ -1,4 +1,5 @@
-"""Screenshots for the README: the catalogue and an order on a phone, the admin orders on a desktop.
+"""Screenshots for the README: the catalogue, the checkout and an order on a phone,
+the admin orders on a desktop.
 
 They go to docs/screenshots/ only with SCREENSHOTS=1 (``SCREENSHOTS=1 make test
 PYTEST_ARGS=tests/browser/test_screenshots.py``); otherwise to a temporary folder,
@@ -105,6 +106,15 @@ def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_
     expect(phone.locator("[data-product-list] > [data-product-id]")).to_have_count(12)
     phone.screenshot(path=folder / "catalogue-phone.png")
 
+    phone.goto(f"/products/{PRODUCT_IDS['Cast Iron Teapot, 0.8 l']}")
+    steps.add_to_cart(phone, 1)
+    phone.get_by_role("link", name="Check out").click()
+    expect(phone.get_by_role("radio", name="Express")).to_be_visible()
+    steps.wait_until_live(phone)
+    phone.screenshot(path=folder / "checkout-phone.png", animations="disabled")
+    phone.goto("/cart")
+    phone.get_by_role("button", name="Remove Cast Iron Teapot, 0.8 l").click()
+
     admin = showcase_browsing.admin(viewport=DESKTOP)
     phone.goto(f"/orders/{SHOWCASE_ORDER}")
     steps.wait_until_live(phone)
@@ -123,5 +133,6 @@ def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_
     admin.screenshot(path=folder / "admin-orders-desktop.png", animations="disabled")
 
     assert png_size(folder / "catalogue-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
+    assert png_size(folder / "checkout-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
     assert png_size(folder / "order-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
     assert png_size(folder / "admin-orders-desktop.png") == (DESKTOP["width"], DESKTOP["height"])

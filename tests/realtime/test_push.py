@@ -65,7 +65,8 @@ def test_every_admin_hears_of_a_new_order(live, admin_http, connect):
         assert note["url"] == f"/admin/orders/{order_id}"
         assert note["data"]["order_id"] == order_id
         assert note["data"]["status"] == "placed"
-        assert note["data"]["total_cents"] == 3000
+        assert note["data"]["total_cents"] == 3000 + 490  # two kettles and standard shipping
+        assert note["data"]["payment_status"] == "unpaid"
         assert note["data"]["customer"] == "Nora"
     # A barrier for the owner: their own status event comes after anything sent at checkout.
     admin_http.set_status(order_id, "processing")

@@ -18,11 +18,11 @@ from config import database_uri
 from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
-from shop.services import orders
-from shop.services.cart import get_cart
+from shop.services import orders, shipping
 from shop.services.errors import OutOfStock
 from testing import ROOT
 from testing.apps import app_on, make_config
+from testing.checkout import DELIVERY, shown_with
 from testing.data import fill_cart, make_order, make_product, make_user
 from testing.processes import wait_until
 from testing.server import LiveServer
@@ -126,8 +126,12 @@ def test_the_migrated_schema_takes_an_order_above_2_31_cents(empty_database):
     )
     assert money == [
         ("order_items.unit_price_cents", "bigint"),
+        ("orders.items_cents", "bigint"),
+        ("orders.shipping_cents", "bigint"),
         ("orders.total_cents", "bigint"),
         ("products.price_cents", "bigint"),
+        ("shipping_methods.free_from_cents", "bigint"),
+        ("shipping_methods.price_cents", "bigint"),
     ]
     app = app_on(empty_database, SOCKETIO_MESSAGE_QUEUE=None)
     with app.app_context():
@@ -153,6 +157,7 @@ def pg_app():
         try:
             with app.app_context():
                 db.create_all()
+                shipping.ensure_default_methods()
                 make_user("admin@example.com", "Ada", admin=True)
             yield app
         finally:
@@ -186,9 +191,9 @@ def checkout_all_at_once(app, user_ids: list[int]) -> dict[int, int | None]:
     def checkout(user_id: int) -> int | None:
         with app.app_context():
             try:
-                shown = get_cart(user_id).shown()  # the shopper saw the cart as it is
+                shown = shown_with(user_id)  # the shopper saw the cart as it is
                 barrier.wait()
-                return orders.place_order(user_id, uuid.uuid4().hex, shown).id
+                return orders.place_order(user_id, uuid.uuid4().hex, shown, DELIVERY).id
             except OutOfStock:
                 return None
             finally:

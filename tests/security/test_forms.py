@@ -8,19 +8,24 @@ import pytest
 from sqlalchemy import select
 
 from shop.extensions import db
-from shop.models import CartItem, Order, Product, User
+from shop.models import Address, CartItem, Order, Product, User
 from testing.apps import build, get_rules, make_config, post_rules
 from testing.data import PASSWORD, World, make_user, snapshot
-from testing.shopper import checkout_form
+from testing.shopper import checkout_fields, checkout_form
 
 CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
-# Routes that answer GET themselves (a form page); every other POST route is POST-only.
+# Routes whose URL answers GET too (a form page); every other POST route is POST-only.
 FORM_PAGES = {
+    "cart.checkout",
     "auth.login",
     "auth.register",
     "auth.password",
     "admin.product_new",
     "admin.product_edit",
+    "admin.shipping_new",
+    "admin.shipping_edit",
+    "addresses.new",
+    "addresses.edit",
 }
 KNOWN_POST_ENDPOINTS = {
     "auth.login",
@@ -41,7 +46,22 @@ KNOWN_POST_ENDPOINTS = {
     "admin.product_new",
     "admin.product_edit",
     "admin.product_stock",
+    "admin.order_payment",
+    "admin.shipping_new",
+    "admin.shipping_edit",
+    "addresses.new",
+    "addresses.edit",
+    "addresses.delete",
 }
+ADDRESS_FORM = {
+    "address-name": "Forged Name",
+    "address-line1": "Forged Street 1",
+    "address-postcode": "1015 CJ",
+    "address-city": "Amsterdam",
+    "address-country": "NL",
+    "address-phone": "+31 20 123 4567",
+}
+SHIPPING_FORM = {"code": "forged", "name": "Forged", "price": "0.00", "min_days": "1", "max_days": "2"}
 # A plausible body for each form, so that only the token can be what is refused.
 FORM_DATA = {
     "auth.login": {"email": "admin@example.com", "password": PASSWORD},
@@ -50,12 +70,17 @@ FORM_DATA = {
     "account.sign_out_session": {"session_id": "forged-session-id"},
     "cart.add": {"quantity": "1"},
     "cart.update": {"quantity": "1"},
-    "cart.checkout": {"idempotency_key": "forged-key"},
     "inbox.mark_read": {"up_to_seq": "99"},
     "admin.order_status": {"status": "processing", "note": "forged"},
     "admin.product_new": {"name": "Forged", "price": "1.00", "stock": "5", "low_stock_threshold": "1"},
     "admin.product_edit": {"name": "Forged", "price": "0.01", "low_stock_threshold": "1", "active": "y"},
     "admin.product_stock": {"stock": "0"},
+    "admin.order_payment": {"payment-status": "paid", "payment-note": "forged"},
+    "admin.shipping_new": {**SHIPPING_FORM, "position": "9", "active": "y"},
+    "admin.shipping_edit": {**SHIPPING_FORM, "position": "0"},
+    "addresses.new": ADDRESS_FORM,
+    "addresses.edit": ADDRESS_FORM,
+    "cart.checkout": {"idempotency_key": "forged-key", **ADDRESS_FORM, "payment_method": "pay_on_delivery"},
 }
 
 
@@ -87,6 +112,7 @@ def test_every_post_route_is_known_to_this_suite(app):
         "orders.cancel",
         "catalog.watch",
         "catalog.unwatch",
+        "addresses.delete",
     }
     assert endpoints - formless == FORM_DATA.keys()
 
@@ -94,8 +120,9 @@ def test_every_post_route_is_known_to_this_suite(app):
 @pytest.mark.parametrize("token", ["missing", "wrong", "another session's"])
 def test_post_without_a_valid_csrf_token_is_400_and_changes_nothing(csrf_app, token):
     world = World()
-    # The admin owns the order for this test, so every route would act if the token passed.
+    # The admin owns the order and the address for this test, so every route would act if the token passed.
     db.session.execute(db.update(Order).values(user_id=world.admin.id))
+    db.session.execute(db.update(Address).values(user_id=world.admin.id))
     db.session.commit()
     browser = signed_in_admin(csrf_app)
     other_token = csrf_token(csrf_app.test_client(), "/auth/login")
@@ -198,7 +225,7 @@ def test_every_html_response_carries_the_security_headers(app, world, client, wh
             assert_no_inline_script(response.data, f"{who} GET {url}")
     extra = {
         "404": client.get("/no/such/page"),
-        "405": client.get("/checkout"),
+        "405": client.get("/cart/remove/1"),
         "order 404": client.get("/orders/999999"),
         "product 404": client.get("/products/999999"),
     }
@@ -260,6 +287,9 @@ FORGED = {
     "status": "paid",
     "total": "1",
     "total_cents": "1",
+    "shipping_cents": "0",
+    "items_cents": "1",
+    "payment_status": "paid",
     "is_admin": "1",
     "stock": "0",
 }
@@ -275,15 +305,15 @@ def test_cart_and_checkout_ignore_extra_fields(app, world, client):
 
     assert client.post(f"/cart/add/{world.product.id}", data={"quantity": "3", **extra}).status_code == 302
     assert client.post(f"/cart/update/{world.product.id}", data={"quantity": "2", **extra}).status_code == 302
-    form = checkout_form(client.get("/cart").data)
+    form = checkout_fields(client.get("/checkout").data)
     response = client.post("/checkout", data={**form, **extra})
     assert response.status_code == 302
 
     db.session.rollback()
     order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
     assert order.user_id == world.alice.id
-    assert order.status == "placed"
-    assert order.total_cents == 2 * world.product.price_cents
+    assert (order.status, order.payment_status) == ("placed", "unpaid")
+    assert order.total_cents == 2 * world.product.price_cents  # and free standard shipping
     lines = [(item.unit_price_cents, item.quantity) for item in order.items]
     assert lines == [(world.product.price_cents, 2)]
     assert db.session.get(Product, world.product.id).stock == 10 - 2 - 2  # world's order took 2
@@ -334,17 +364,17 @@ def test_order_totals_are_computed_on_the_server_at_checkout(app, world, client)
     total is posted beside it."""
     client.post("/auth/login", data={"email": "alice@example.com", "password": PASSWORD})
     client.post(f"/cart/add/{world.product.id}", data={"quantity": "1"})
-    stale = checkout_form(client.get("/cart").data)
+    stale = checkout_fields(client.get("/checkout").data)
     db.session.execute(db.update(Product).where(Product.id == world.product.id).values(price_cents=999))
     db.session.commit()
 
-    refused = client.post("/checkout", data={**stale, "total": "2500"})
+    refused = client.post("/checkout", data={**stale, "total": "2500", "shipping_cents": "0"})
     assert refused.status_code == 409
     assert db.session.scalars(select(Order.id)).all() == [world.order.id]
 
-    client.post("/checkout", data={**checkout_form(refused.data), "total": "2500"})
+    client.post("/checkout", data={**checkout_form(refused.data), "total": "2500", "shipping_cents": "0"})
 
     db.session.rollback()
     order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
     assert order.id != world.order.id
-    assert order.total_cents == 999
+    assert (order.items_cents, order.shipping_cents, order.total_cents) == (999, 490, 999 + 490)

@@ -11,7 +11,7 @@ from shop.extensions import db
 from shop.services import accounts
 from testing.apps import post_rules
 from testing.data import World
-from testing.shopper import checkout_form
+from testing.shopper import checkout_fields
 from tests.security.test_forms import FORM_DATA, assert_no_inline_script
 
 XSS = [
@@ -60,6 +60,10 @@ SCALAR = st.one_of(
 # A field is left out, sent once, or sent several times (a list where a value is expected).
 FIELD = st.one_of(st.none(), SCALAR, st.lists(SCALAR, min_size=2, max_size=3))
 
+ADDRESS_FIELDS = [
+    f"address-{name}" for name in ("name", "line1", "line2", "postcode", "city", "country", "phone")
+]
+SHIPPING_FIELDS = ["code", "name", "price", "free_from", "min_days", "max_days", "position", "active"]
 # Every form, with the fields it has, and who submits it.
 POST_FORMS = {
     "auth.login": ("anonymous", "/auth/login", ["email", "password"]),
@@ -79,14 +83,28 @@ POST_FORMS = {
             "shown_lines-0-product_id",
             "shown_lines-0-quantity",
             "shown_lines-0-unit_price_cents",
-            "shown_total_cents",
+            "shown_items_cents",
+            "shown_shipping-0-code",
+            "shown_shipping-0-cost_cents",
+            "shown_shipping-0-total_cents",
+            "shipping_method",
+            "payment_method",
+            "address_id",
+            *ADDRESS_FIELDS,
+            "save_address",
         ],
     ),
     "orders.cancel": ("bob", "/orders/{order_id}/cancel", []),
     "catalog.watch": ("alice", "/products/{sold_out_id}/watch", []),
     "catalog.unwatch": ("alice", "/products/{sold_out_id}/unwatch", []),
     "inbox.mark_read": ("alice", "/notifications/read", ["up_to_seq"]),
-    "admin.order_status": ("admin", "/admin/orders/{order_id}/status", ["status", "note"]),
+    "admin.order_status": ("admin", "/admin/orders/{order_id}/status", ["status", "note", "ship_unpaid"]),
+    "admin.order_payment": ("admin", "/admin/orders/{order_id}/payment", ["payment-status", "payment-note"]),
+    "admin.shipping_new": ("admin", "/admin/shipping/new", SHIPPING_FIELDS),
+    "admin.shipping_edit": ("admin", "/admin/shipping/{method_id}/edit", SHIPPING_FIELDS),
+    "addresses.new": ("alice", "/account/addresses/new", ADDRESS_FIELDS),
+    "addresses.edit": ("alice", "/account/addresses/{address_id}/edit", ADDRESS_FIELDS),
+    "addresses.delete": ("bob", "/account/addresses/{address_id}/delete", []),
     "admin.product_stock": ("admin", "/admin/products/{product_id}/stock", ["stock", "back"]),
     "admin.product_new": (
         "admin",
@@ -103,7 +121,7 @@ GET_FORMS = [
     ("anonymous", "/", ["q", "page"]),
     ("anonymous", "/auth/login", ["next"]),
     ("alice", "/orders", ["page"]),
-    ("admin", "/admin/orders", ["status", "page"]),
+    ("admin", "/admin/orders", ["status", "payment", "page"]),
     ("admin", "/admin/products", ["q", "page"]),
 ]
 # Pages that show what the forms stored.
@@ -112,6 +130,11 @@ SHOWCASES = [
     ("admin", "/admin/products"),
     ("admin", "/notifications"),
     ("alice", "/cart"),
+    ("alice", "/checkout"),
+    ("alice", "/account"),
+    ("alice", "/orders/{order_id}"),
+    ("admin", "/admin/orders/{order_id}"),
+    ("admin", "/admin/shipping"),
 ]
 FUZZ = settings(
     max_examples=30,
@@ -205,6 +228,7 @@ def test_fuzzed_post_forms_never_fail_and_echo_only_escaped_text(browsers, endpo
 
     submit()
     for viewer, page in SHOWCASES:
+        page = page.format(**browsers.values)
         browsers.check(browsers.clients[viewer].get(page), f"{viewer} GET {page} after {endpoint}")
 
 
@@ -239,8 +263,15 @@ def test_stored_markup_is_shown_escaped_everywhere(browsers):
     )
     product_id = max(map(int, re.findall(rb'data-product-id="(\d+)"', admin.get("/admin/products").data)))
     alice.post(f"/cart/add/{product_id}", data={"quantity": "1"})
-    alice.post("/checkout", data=checkout_form(alice.get("/cart").data))
+    form = checkout_fields(alice.get("/checkout").data, **{"address-name": name, "address_id": "new"})
+    placed = alice.post("/checkout", data=form)
+    assert placed.status_code == 302, placed.status_code
+    order_path = placed.headers["Location"]
     pages = [
+        ("alice", order_path),
+        ("alice", "/account"),
+        ("alice", "/checkout"),
+        ("admin", f"/admin{order_path}"),
         ("anonymous", "/"),
         ("anonymous", f"/products/{product_id}"),
         ("anonymous", "/?q=%3Cimg"),

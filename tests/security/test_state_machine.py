@@ -1,10 +1,14 @@
 """A Hypothesis state machine over the shop's pages: shoppers add, update,
-remove, check out and cancel; an admin moves orders along and sets stock.
+remove, check out (with either shipping method and way to pay) and cancel; an
+admin moves orders along, records payments and sets stock.
 
-After every step: the cart page's total is Σ price × quantity of the cart,
-no quantity or stock is below zero, every order's total is Σ of its lines,
-and for each product, stock + units in live (not cancelled) orders is what
-it started at plus the admin's stock changes. No step answers 500.
+After every step: the cart page's items total is Σ price × quantity of the
+cart, no quantity or stock is below zero, every order's items total is Σ of
+its lines and its total that plus the shipping its method charged, its payment
+timeline leads to its payment status, no bank-transfer order shipped unpaid
+(the admin here never confirms that), and for each product, stock + units in
+live (not cancelled) orders is what it started at plus the admin's stock
+changes. No step answers 500.
 """
 
 import re
@@ -18,13 +22,14 @@ from sqlalchemy import func, select
 from shop import create_app
 from shop.extensions import db
 from shop.models import CartItem, Order, OrderItem, Product
-from shop.models.order import CANCELLED, STATUSES
-from shop.services import accounts
+from shop.models.order import CANCELLED, PAID, PAYMENT_STATUSES, SHIPPED, STATUSES
+from shop.services import accounts, shipping
+from shop.services.totals import shipping_cents
 from testing.apps import ShopClient, make_config
 from testing.data import make_product, make_user
-from testing.shopper import checkout_form
+from testing.shopper import checkout_fields
 
-CART_TOTAL = re.compile(rb"data-cart-total>\xe2\x82\xac([0-9.]+)<")
+CART_TOTAL = re.compile(rb"data-items-total>\xe2\x82\xac([0-9.]+)<")
 SHOPPERS = ("alice", "bob")
 PRICES = (1250, 399, 10000)
 QUANTITIES = st.one_of(st.integers(-2, 6), st.sampled_from(["99", "100", "", "x", "1.5", "1e3", " 2 "]))
@@ -46,6 +51,8 @@ class ShopMachine(RuleBasedStateMachine):
         self.context = self.app.app_context()
         self.context.push()
         db.create_all()
+        shipping.ensure_default_methods()
+        self.methods = {method.code: method for method in shipping.offered_methods()}
         users = {name: make_user(f"{name}@example.com", name.title()) for name in SHOPPERS}
         users["admin"] = make_user("admin@example.com", "Ada", admin=True)
         self.clients = {name: signed_in_client(self.app, user) for name, user in users.items()}
@@ -87,13 +94,19 @@ class ShopMachine(RuleBasedStateMachine):
     def remove(self, who, product):
         self.post(who, f"/cart/remove/{self.product_ids[product]}")
 
-    @rule(who=st.sampled_from(SHOPPERS), again=st.booleans())
-    def checkout(self, who, again):
-        """Check out with the cart page's form, or submit the last form a second time."""
+    @rule(
+        who=st.sampled_from(SHOPPERS),
+        again=st.booleans(),
+        method=st.sampled_from(["standard", "express"]),
+        payment=st.sampled_from(["bank_transfer", "pay_on_delivery"]),
+    )
+    def checkout(self, who, again, method, payment):
+        """Check out with the checkout page's form, or submit the last form a second time."""
         if again and who in self.last_forms:
             form = self.last_forms[who]
         elif self.cart_of(who):
-            form = checkout_form(self.clients[who].get("/cart").data)
+            page = self.clients[who].get("/checkout").data
+            form = checkout_fields(page, shipping_method=method, payment_method=payment)
         else:
             form = {"idempotency_key": "empty-cart"}
         self.last_forms[who] = form
@@ -112,6 +125,12 @@ class ShopMachine(RuleBasedStateMachine):
     def admin_status(self, pick, status):
         ids = self.order_ids()
         self.post("admin", f"/admin/orders/{ids[pick % len(ids)]}/status", {"status": status})
+
+    @precondition(lambda self: self.order_ids())
+    @rule(pick=st.integers(0, 50), status=st.sampled_from(PAYMENT_STATUSES))
+    def admin_payment(self, pick, status):
+        ids = self.order_ids()
+        self.post("admin", f"/admin/orders/{ids[pick % len(ids)]}/payment", {"payment-status": status})
 
     @rule(product=st.integers(0, 2), stock=st.one_of(st.integers(0, 8), st.sampled_from([-1, "x", ""])))
     def admin_stock(self, product, stock):
@@ -170,10 +189,26 @@ class ShopMachine(RuleBasedStateMachine):
         assert (db.session.scalar(select(func.min(OrderItem.quantity))) or 1) >= 1
 
     @invariant()
-    def orders_total_their_lines(self):
+    def orders_total_their_lines_and_shipping(self):
         db.session.rollback()
         for order in db.session.scalars(select(Order)):
-            assert order.total_cents == sum(line.unit_price_cents * line.quantity for line in order.items)
+            assert order.items_cents == sum(line.unit_price_cents * line.quantity for line in order.items)
+            method = self.methods[order.delivery.shipping_code]
+            assert order.shipping_cents == shipping_cents(method, order.items_cents)
+            assert order.total_cents == order.items_cents + order.shipping_cents
+
+    @invariant()
+    def payments_follow_their_timeline_and_bank_transfers_ship_paid(self):
+        db.session.rollback()
+        for order in db.session.scalars(select(Order)):
+            steps = order.payment_events
+            assert [step.from_status for step in steps] == [None] + [step.to_status for step in steps[:-1]]
+            assert steps[-1].to_status == order.payment_status
+            shipped = [event for event in order.events if event.to_status == SHIPPED]
+            if order.payment_method == "bank_transfer" and shipped:
+                when = shipped[0].created_at
+                status_then = [step.to_status for step in steps if step.created_at <= when][-1]
+                assert status_then == PAID, f"order {order.id} shipped while {status_then}"
 
     @invariant()
     def stock_plus_live_orders_is_conserved(self):

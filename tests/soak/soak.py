@@ -40,7 +40,7 @@ from testing.apps import app_on, database_session
 from testing.data import PASSWORD, password_hash
 from testing.processes import rss_kib
 from testing.server import LiveServer, prepare_database
-from testing.shopper import Shopper, checkout_form
+from testing.shopper import Shopper, checkout_fields
 
 SCARCE = {1: 6, 2: 4, 3: 3}  # product id -> starting stock: checkouts race for these
 PLENTY = 100_000
@@ -155,7 +155,7 @@ def shop_once(shopper: Shopper, report: Report, rng: random.Random) -> None:
     if not expect(added, (302, 409), "add to cart", report) or added.status_code == 409:
         report.count("refused: out of stock")
         return
-    form = checkout_form(shopper.http.get(f"{shopper.base_url}/cart", timeout=60).text)
+    form = checkout_fields(shopper.http.get(f"{shopper.base_url}/checkout", timeout=60).text)
     placed = shopper.http.post(
         f"{shopper.base_url}/checkout",
         data={"csrf_token": shopper.token, **form},

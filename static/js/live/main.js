@@ -1,7 +1,7 @@
 /*
  * Hearth & Bean live client: one Socket.IO connection per page of a logged-in user.
  *
- * The server pushes `notification`, `unread`, `order_status` and `stock`; these
+ * The server pushes `notification`, `unread`, `order_status`, `payment_status` and `stock`; these
  * modules turn them into toasts, badges and page updates, with markup and formats
  * from the server (the page's <template>s) and limits from <body data-*>. Text
  * from the server is only ever inserted as text.
@@ -10,6 +10,7 @@
  */
 import { followNotifications, setUnread } from "./notifications.js";
 import { applyOrderStatus } from "./orders.js";
+import { applyPaymentStatus } from "./payments.js";
 import { connect, serverLimit } from "./socket.js";
 import { applyStock, followProducts } from "./stock.js";
 import { showToast } from "./toasts.js";
@@ -56,7 +57,7 @@ function start(body) {
     }
     setIndicator("live");
     body.dataset.liveReady = "true";
-    if (reconnected && document.querySelector("[data-admin-orders], [data-status-form]")) {
+    if (reconnected && document.querySelector("[data-admin-orders], [data-status-form], [data-payment-form]")) {
       showToast({ kind: "info", title: "Back online", body: "Reload to see changes made while you were offline." });
     }
   }
@@ -91,6 +92,7 @@ function start(body) {
   socket.on("position", notifications.onPosition);
   socket.on("unread", (payload) => setUnread(payload && payload.unread));
   socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
+  socket.on("payment_status", (payload) => applyPaymentStatus(payload || {}));
   socket.on("stock", (payload) => applyStock(payload || {}));
 }
 

@@ -77,9 +77,14 @@ function updateOrderRow(row, status) {
   if (badge) {
     setStatusBadge(badge, status);
   }
+  removeFilteredRow(row, "statusFilter", status);
+}
+
+/** An admin list filtered (data-status-filter, data-payment-filter) on another value drops the row. */
+export function removeFilteredRow(row, filterName, value) {
   const table = row.closest("[data-admin-orders]");
-  const filter = table ? table.dataset.statusFilter : "";
-  if (filter && filter !== status) {
+  const filter = table ? table.dataset[filterName] : "";
+  if (filter && filter !== value) {
     row.remove();
     showEmptyOrders(table);
   }
@@ -115,6 +120,11 @@ export function insertAdminOrderRow(data, url) {
   const filter = table.dataset.statusFilter;
   if ((filter && filter !== status) || !showStatus(badge, status)) {
     return;
+  }
+  const payment = row.querySelector("[data-payment-status]");
+  const paymentFilter = table.dataset.paymentFilter;
+  if (paymentFilter && (!payment || payment.dataset.payment !== paymentFilter)) {
+    return; // the filter leaves out the payment status every new order starts with
   }
   row.classList.add("is-new");
   const tbody = table.tBodies[0] || table.createTBody();

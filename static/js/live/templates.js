@@ -13,7 +13,7 @@ import { amount, utcTime } from "./format.js";
 const TOKEN = /\{(\w+)(\?)?(?:\|(\w+)(?::([^{}]*))?)?\}/g;
 const HAS_TOKEN = /\{\w+\??(?:\|[^{}]*)?\}/;
 const FILLABLE = new Set(["href", "datetime", "data-order-id", "data-seq", "data-kind"]);
-const FORMATS = { amount, utc_time: utcTime, status_label: statusLabel };
+const FORMATS = { amount, utc_time: utcTime, status_label: statusLabel, payment_label: paymentLabel };
 
 /** Only same-site paths become links: never javascript: or another host. */
 export function localUrl(url) {
@@ -48,6 +48,12 @@ export function variant(name, attribute, value) {
 /** How the server labels an order status: the text of its badge. */
 export function statusLabel(status) {
   const badge = variant("status-badge", "data-status", status);
+  return badge ? badge.textContent : String(status);
+}
+
+/** How the server labels a payment status: the text of its badge. */
+export function paymentLabel(status) {
+  const badge = variant("payment-badge", "data-payment", status);
   return badge ? badge.textContent : String(status);
 }
 

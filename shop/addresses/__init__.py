@@ -1,0 +1,1 @@
+"""Address book blueprint."""
