@@ -40,8 +40,8 @@ def two_colour_jpeg(orientation: int | None = None, gps: bool = False) -> bytes:
     return out.getvalue()
 
 
-def png_bomb(side: int = 15_000) -> bytes:
-    """A valid 1-bit PNG of ``side`` × ``side`` pixels (225 megapixels by default) in a few KiB."""
+def png_bomb(side: int) -> bytes:
+    """A valid 1-bit PNG of ``side`` × ``side`` pixels in a few KiB (decoded: a byte a pixel)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import inspect, select
 
-from shop.extensions import db
 from shop import media
+from shop.extensions import db
 from shop.models import Category, Order, Product, ProductPhoto, User
 from shop.seed import CATEGORIES, DEMO_ADMIN, DEMO_SHOPPER, PRODUCTS, TWO_PHOTOS
 from testing.data import (

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from shop.forms import whole_number
 from shop.services.catalog import MAX_STOCK, ProductFields
 from shop.services.photos import MAX_ALT, Upload
 from shop.services.shipping import MAX_DAYS, ShippingFields
@@ -75,7 +76,7 @@ class ProductForm(FlaskForm):
     # Choices: every category (set by the route); an id that names none is ignored by the service.
     categories = SelectMultipleField(
         "Categories",
-        coerce=int,
+        coerce=whole_number,
         choices=[],
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
