@@ -206,7 +206,7 @@ def product_photos(product_id: int):
     if wants_json():
         return jsonify(ok=True, photos=[photo.id for photo in added])
     flash(f"{len(added)} photo{'' if len(added) == 1 else 's'} added.", "success")
-    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="photos"))
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
 
 
 @bp.route("/products/<int:product_id>/photos/<int:photo_id>", methods=["POST"])
@@ -224,7 +224,7 @@ def product_photo(product_id: int, photo_id: int):
     flash(
         "Main photo chosen." if move == "main" else "Photo moved." if move else "Alt text saved.", "success"
     )
-    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="photos"))
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
 
 
 @bp.route("/products/<int:product_id>/photos/<int:photo_id>/delete", methods=["POST"])
@@ -238,7 +238,7 @@ def product_photo_delete(product_id: int, photo_id: int):
         product = catalog.get_product(product_id, include_inactive=True)
         return render_product(product, edit_form(product, formdata=None)), exc.status
     flash("Photo deleted.", "success")
-    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="photos"))
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
 
 
 @bp.route("/categories", methods=["GET", "POST"])

@@ -110,7 +110,7 @@ if (form) {
     delete form.dataset.uploading;
     form.dataset.uploaded = String(added);
     if (added === files.length) {
-      window.location.assign(`${window.location.pathname}#photos`);
+      window.location.assign(`${window.location.pathname}#product-photos`);
       window.location.reload();
     }
   });
