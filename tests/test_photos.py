@@ -373,7 +373,7 @@ def test_catalogue_cards_show_the_main_photo_sized_and_lazy_below_the_fold(app, 
         img = re.search(r"<img [^>]*>", card).group(0)
         assert f'srcset="/media/{row.key}-64.webp 64w"' in card
         assert f'src="/media/{row.key}-64.jpg"' in img and f'srcset="/media/{row.key}-64.jpg 64w"' in img
-        assert 'sizes="(max-width: 30rem) 100vw' in img
+        assert 'sizes="(max-width: 40rem) 50vw, 18rem"' in img
         assert 'width="64" height="48"' in img
         assert f'alt="Pot {index:02}"' in img  # no alt text written: the product's name
         assert ('loading="lazy"' in img) == (index >= 4)
