@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     for setting, figures in results.items():
         print(row(f"{setting}: no upload (floor)", figures["floor"]))
         print(row(f"{setting}: during uploads", figures["during"]))
+    print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     for setting, figures in results.items():
         seconds = figures["upload_seconds"]
         print(f"{setting}: one upload took {statistics.median(seconds):.2f} s (median of {len(seconds)})")

@@ -2,8 +2,8 @@ import re
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import FileStorage
 from flask_wtf.file import MultipleFileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DecimalField,

@@ -1,5 +1,5 @@
 """Photos with several workers: every worker serves every photo (one folder they
-all see), and nginx serves that folder itself with the upload route's own limit."""
+all see), and nginx serves that folder itself, with the upload route's own limit."""
 
 import io
 import os
@@ -12,8 +12,6 @@ from PIL import Image
 from shop.seed import DEMO_ADMIN
 from testing.data import insert_product
 from testing.images import photo
-from testing.nginx import Nginx, WorkerScript, require_nginx
-from testing.services import require_redis
 from testing.shopper import admin_on
 
 pytestmark = pytest.mark.scaleout
@@ -42,23 +40,6 @@ def test_a_photo_uploaded_through_one_worker_is_served_by_the_other(two_workers,
         assert from_b.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.fixture(scope="module")
-def site(seeded_database, tmp_path_factory):
-    """Two workers from run-workers.sh behind deploy/nginx.conf, sharing one photo folder."""
-    require_redis()
-    require_nginx()
-    work_dir = tmp_path_factory.mktemp("photo-site")
-    workers = WorkerScript(work_dir, SHOP_CONFIG="production", DATABASE_URL=seeded_database).start()
-    nginx = None
-    try:
-        nginx = Nginx(work_dir, workers.ports).start()
-        yield nginx
-    finally:
-        if nginx:
-            nginx.stop()
-        workers.stop()
-
-
 def noise_jpeg(megabytes: float) -> bytes:
     """A real JPEG of about ``megabytes``: noise hardly compresses."""
     side = int((megabytes * 1024 * 1024 / 1.6) ** 0.5)
@@ -68,7 +49,8 @@ def noise_jpeg(megabytes: float) -> bytes:
 
 
 def test_nginx_takes_a_large_upload_on_the_upload_route_only_and_serves_the_photos(site, seeded_database):
-    nginx = site
+    """deploy/nginx.conf in front of run-workers.sh, as production runs them (tests/scaleout/conftest.py)."""
+    nginx, _ = site
     product_id = insert_product(seeded_database)
     admin = nginx.shopper(DEMO_ADMIN[0], DEMO_ADMIN[2])
     big = noise_jpeg(4)
