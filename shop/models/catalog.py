@@ -48,13 +48,10 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    categories: Mapped[list[Category]] = relationship(
-        secondary=product_categories, order_by=Category.name, lazy="selectin"
-    )
-    # The first is the main photo (the catalogue card's).
+    categories: Mapped[list[Category]] = relationship(secondary=product_categories, order_by=Category.name)
+    # The first is the main photo (the catalogue card's). Lists load them at once (selectinload).
     photos: Mapped[list["ProductPhoto"]] = relationship(
         order_by="(ProductPhoto.position, ProductPhoto.id)",
-        lazy="selectin",
         cascade="all, delete-orphan",
         passive_deletes=True,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shop.extensions import db
 from shop.models import Category, Product, StockWatch
@@ -56,7 +56,8 @@ class Browse:
 
 def search_products(query: str | Browse, page: int, per_page: int, include_inactive: bool = False):
     browse = query if isinstance(query, Browse) else Browse(text=query)
-    statement = select(Product).order_by(*SORTS.get(browse.sort, SORTS["name"])[1])
+    order = SORTS.get(browse.sort, SORTS["name"])[1]
+    statement = select(Product).options(selectinload(Product.photos)).order_by(*order)
     if not include_inactive:
         statement = statement.where(Product.active)
     if browse.text.strip():
