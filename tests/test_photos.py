@@ -293,6 +293,19 @@ def test_reorder_pick_main_alt_text_and_delete(signed_in_admin, teapot):
     assert not set(files) & stored_files()
 
 
+@pytest.mark.app_config(MAX_PHOTOS_PER_PRODUCT=1)
+def test_files_of_an_upload_refused_at_the_last_moment_are_removed(app, teapot, monkeypatch):
+    """Another upload took the last place while this one was being re-encoded."""
+    first = add_photo(teapot, photo(colour=(5, 5, 5)))
+    kept = stored_files()
+    monkeypatch.setattr(photos, "_photo_count", lambda product_id: 0)  # the early check passed
+
+    with pytest.raises(photos.InvalidInput, match="at most 1 photo: it has 1, so 0 more"):
+        photos.add_photos(teapot.id, [photos.Upload("late.jpg", photo(colour=(9, 9, 9)))])
+
+    assert stored_files() == kept == set(renditions(first))
+
+
 def test_deleting_keeps_files_another_photo_still_shows(app, teapot):
     kettle = make_product("Kettle")
     mine, theirs = add_photo(teapot), add_photo(kettle)

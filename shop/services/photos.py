@@ -37,17 +37,22 @@ def add_photos(product_id: int, uploads: list[Upload], alt: str = "") -> list[Pr
     alt = _checked_alt(alt)
     _check_room(_photo_count(product_id), len(uploads))
     processed = [_processed(upload) for upload in uploads]
-    for photo in processed:
-        media.store(photo)
-    with write_transaction() as session:
-        product = locked_product(session, product_id)
-        _check_room(len(product.photos), len(processed))
-        rows = [
-            ProductPhoto(key=photo.key, width=photo.width, height=photo.height, alt=alt)
-            for photo in processed
-        ]
-        product.photos.extend(rows)
-        _renumber(product)
+    try:
+        for photo in processed:
+            media.store(photo)
+        with write_transaction() as session:
+            product = locked_product(session, product_id)
+            _check_room(len(product.photos), len(processed))  # again: another upload may have come first
+            rows = [
+                ProductPhoto(key=photo.key, width=photo.width, height=photo.height, alt=alt)
+                for photo in processed
+            ]
+            product.photos.extend(rows)
+            _renumber(product)
+    except BaseException:
+        for photo in processed:
+            _remove_if_unused(photo.key, photo.width)
+        raise
     return rows
 
 
@@ -76,6 +81,11 @@ def delete_photo(product_id: int, photo_id: int) -> None:
         product.photos.remove(photo)
         session.flush()
         _renumber(product)
+    _remove_if_unused(key, width)
+
+
+def _remove_if_unused(key: str, width: int) -> None:
+    """Delete a photo's files unless a row (of any product) still names them."""
     still_used = db.session.scalar(
         select(func.count()).select_from(ProductPhoto).where(ProductPhoto.key == key)
     )
@@ -96,7 +106,8 @@ def _check_room(have: int, adding: int) -> None:
     limit = current_app.config["MAX_PHOTOS_PER_PRODUCT"]
     if have + adding > limit:
         raise InvalidInput(
-            f"A product has at most {limit} photos: it has {have}, so {max(limit - have, 0)} more at most."
+            f"A product has at most {limit} photo{'' if limit == 1 else 's'}: "
+            f"it has {have}, so {max(limit - have, 0)} more at most."
         )
 
 
