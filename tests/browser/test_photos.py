@@ -93,7 +93,7 @@ def test_dropped_photos_upload_one_by_one_with_progress_then_the_gallery(browsin
     expect(photo_items(admin)).to_have_count(3)
     third = photo_items(admin).nth(2)
     third_id = third.get_attribute("data-photo-id")
-    third.get_by_role("button", name="Make main").click()
+    third.get_by_role("button", name="Make photo 3 the main one").click()
     expect(admin.get_by_role("status").filter(has_text="Main photo chosen.")).to_be_visible()
     expect(photo_items(admin).first).to_have_attribute("data-photo-id", third_id)
 
