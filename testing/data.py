@@ -162,12 +162,14 @@ def insert_user(database_url: str, name: str = "Robin", admin: bool = False) -> 
     return email
 
 
-def insert_product(database_url: str, stock: int = 10, threshold: int = 2, price_cents: int = 1500) -> int:
+def insert_product(
+    database_url: str, stock: int = 10, threshold: int = 2, price_cents: int = 1500, name: str = "Test kettle"
+) -> int:
     """A new product, so that no other test moves its stock; returns its id."""
     with database_session(database_url) as session:
         product = Product(
-            name=f"Test kettle {next(_unique)}",
-            description="A kettle made for one test.",
+            name=f"{name} {next(_unique)}",
+            description=f"A {name.lower()} made for one test.",
             price_cents=price_cents,
             stock=stock,
             low_stock_threshold=threshold,
