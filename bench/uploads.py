@@ -2,7 +2,7 @@
 image work offloaded (IMAGE_CONCURRENCY=1, the default) and on the event loop
 (IMAGE_CONCURRENCY=0), beside the same pushes with no upload at all (the floor).
 
-    .venv/bin/python bench/uploads.py               # about a minute and a half
+    .venv/bin/python bench/uploads.py               # about two minutes
     .venv/bin/python bench/uploads.py --uploads 3   # a shorter run
 
 One eventlet server (`python wsgi.py`) per setting, on a seeded SQLite file of
@@ -145,12 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--uploads", type=int, default=6, help="uploads of the large photo per setting")
+    parser.add_argument("--uploads", type=int, default=8, help="uploads of the large photo per setting")
     args = parser.parse_args(argv)
     photo = big_photo()
     print(
         f"photo: {len(photo) / 1e6:.1f} MB, {Image.open(io.BytesIO(photo)).size}; a push every {PUSH_EVERY}s"
     )
+    print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-uploads-") as work:
         for setting, concurrency in (("offloaded", 1), ("on the loop", 0)):
