@@ -122,24 +122,9 @@ def _cloth(draw, cx, base, s, ink, light):
 
 
 def _notebook(draw, cx, base, s, ink, light):
-    draw.polygon(
-        [
-            (cx - 300 * s, base - 40 * s),
-            (cx + 240 * s, base - 10 * s),
-            (cx + 320 * s, base - 170 * s),
-            (cx - 200 * s, base - 200 * s),
-        ],
-        fill=light,
-    )
-    draw.polygon(
-        [
-            (cx - 300 * s, base - 60 * s),
-            (cx + 240 * s, base - 30 * s),
-            (cx + 320 * s, base - 190 * s),
-            (cx - 200 * s, base - 220 * s),
-        ],
-        fill=ink,
-    )
+    corners = [(-300, 40), (240, 10), (320, 170), (-200, 200)]  # a page seen at an angle
+    for lift, colour in ((0, light), (20, ink)):  # the pages' edge, then the cover on it
+        draw.polygon([(cx + x * s, base - (y + lift) * s) for x, y in corners], fill=colour)
     draw.line((cx + 120 * s, base - 40 * s, cx + 200 * s, base - 205 * s), fill=light, width=int(14 * s))
 
 
