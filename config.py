@@ -89,6 +89,16 @@ class Config:
     METRICS_ALLOW = _env_list("METRICS_ALLOW") or ["127.0.0.1", "::1"]
 
     PRODUCTS_PER_PAGE = 12
+    # Product photos: where their files live (every worker must see the same folder), the
+    # largest upload (one request, one or more files), the most pixels a photo may have
+    # (checked from its header, before decoding), and photos per product.
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(BASE_DIR / "instance" / "media"))
+    MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "10"))
+    MAX_UPLOAD_PIXELS = int(os.environ.get("MAX_UPLOAD_PIXELS", str(40_000_000)))
+    MAX_PHOTOS_PER_PRODUCT = int(os.environ.get("MAX_PHOTOS_PER_PRODUCT", "12"))
+    # Photos re-encoded at once per worker, in OS threads off the event loop (0: on the
+    # loop itself, which stalls every other connection meanwhile; bench/uploads.py compares).
+    IMAGE_CONCURRENCY = int(os.environ.get("IMAGE_CONCURRENCY", "1"))
     ORDERS_PER_PAGE = 20
     # Where a bank transfer goes, as the order page tells a shopper who pays that way.
     BANK_TRANSFER_DETAILS = os.environ.get(

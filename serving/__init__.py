@@ -3,7 +3,7 @@
 The only code that knows eventlet or gevent (wsgi.py patches the standard
 library for them first). Each server module opens its own listening socket
 with the backlog and connection cap from the config, hands the app's
-CPU-bound work (password hashing) a real OS thread, and carries the small,
+CPU-bound work (password hashing, photos) a real OS thread, and carries the small,
 tested adjustments to its WebSocket handling that the shop relies on.
 """
 
@@ -27,7 +27,9 @@ def serve(app: Flask, host: str, port: int) -> None:
     mode = app.config["SOCKETIO_ASYNC_MODE"]
     server = import_module(SERVERS[mode])
     app.wsgi_app = without_websocket_compression(app.wsgi_app)
-    offload.use_executor(server.run_in_os_thread, app.config["PASSWORD_HASH_CONCURRENCY"])
+    offload.use_executor(
+        server.run_in_os_thread, app.config["PASSWORD_HASH_CONCURRENCY"], app.config["IMAGE_CONCURRENCY"]
+    )
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc()
     worker.start(app)

@@ -9,7 +9,9 @@ adjustments, each tested in tests/test_server.py or against a live server:
   message over the buffer limit even when it comes in fragments, and close
   both directions;
 - a malformed Engine.IO packet ends its WebSocket with one log line, not a
-  traceback.
+  traceback;
+- a large request body (a photo upload) lets other green threads run between
+  its reads, so parsing it does not hold the loop for its whole length.
 """
 
 import logging
@@ -32,8 +34,58 @@ def serve(app: Flask, host: str, port: int) -> None:
     listener = eventlet.listen((host, port), backlog=config["LISTEN_BACKLOG"])
     guard_websockets(config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
     wsgi.server(
-        listener, app, max_size=config["MAX_CONNECTIONS"], protocol=FileReleasingProtocol, log_output=False
+        listener,
+        yielding_bodies(app),
+        max_size=config["MAX_CONNECTIONS"],
+        protocol=FileReleasingProtocol,
+        log_output=False,
     )
+
+
+# Bodies above this size are read with a yield before each read (forms are far smaller).
+LARGE_BODY = 64 * 1024
+
+
+def yielding_bodies(app):
+    """The WSGI app, its large request bodies read through YieldingBody."""
+
+    def serve_request(environ, start_response):
+        try:
+            large = int(environ.get("CONTENT_LENGTH") or 0) > LARGE_BODY
+        except ValueError:
+            large = False
+        if large:
+            environ["wsgi.input"] = YieldingBody(environ["wsgi.input"])
+        return app(environ, start_response)
+
+    return serve_request
+
+
+class YieldingBody:
+    """A request body that lets the other green threads run before each read.
+
+    On loopback or a fast link the bytes of an upload are there before they
+    are asked for, so eventlet's reads never wait, and the multipart parser
+    would go through 10 MB without giving the loop back: every other request
+    and socket of the worker would stall meanwhile.
+    """
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, *args):
+        eventlet.sleep(0)
+        return self._body.read(*args)
+
+    def readline(self, *args):
+        eventlet.sleep(0)
+        return self._body.readline(*args)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):
+        return getattr(self._body, name)
 
 
 class FileReleasingProtocol(wsgi.HttpProtocol):

@@ -10,7 +10,7 @@ from shop.formatting import register_template_filters
 from shop.services import accounts
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
-from shop.web import init_web
+from shop.web import init_web, upload_limit
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
@@ -66,11 +66,13 @@ def register_blueprints(app: Flask) -> None:
     from shop.catalog.routes import bp as catalog_bp
     from shop.inbox.routes import bp as inbox_bp
     from shop.main.routes import bp as main_bp
+    from shop.media.routes import bp as media_bp
     from shop.orders.routes import bp as orders_bp
 
     for blueprint in (main_bp, catalog_bp, auth_bp, account_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(addresses_bp)
+    app.register_blueprint(media_bp)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -86,9 +88,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
-        error.description = (
-            f"That was more than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KiB a form may send."
-        )
+        if request.max_content_length == upload_limit(app):
+            error.description = (
+                f"Those photos come to more than the {app.config['MAX_UPLOAD_MB']} MB one upload may send: "
+                "send fewer at a time, or smaller ones. Nothing was changed."
+            )
+        else:
+            error.description = (
+                f"That was more than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KiB a form may send."
+            )
         return render_error(error)
 
     @app.errorhandler(DomainError)

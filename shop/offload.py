@@ -1,4 +1,4 @@
-"""CPU-bound work (password hashing) run off the event loop, a few at a time.
+"""CPU-bound work (password hashing, photos) run off the event loop, a few at a time.
 
 Under an event-loop server every request shares one OS thread: an argon2
 hash computed there stalls every other request and socket for as long as it
@@ -6,6 +6,8 @@ runs. The serving layer (serving/, the only code that knows the async
 library) hands in how to run a function in a real OS thread; this module only
 calls it. A semaphore bounds how many such calls run at once, so that a burst
 of logins waits its turn here instead of taking every core from the loop.
+Each kind of work has its own semaphore (``pool``), so that photos being
+re-encoded never keep a login waiting.
 
 Until the serving layer says otherwise (the threading mode, tests, the CLI)
 the function is called directly.
@@ -25,28 +27,40 @@ def call_directly(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 
 
+PASSWORDS = "passwords"
+IMAGES = "images"
+
+
 class _CpuPool:
     def __init__(self) -> None:
         self.executor: Executor = call_directly
-        self.slots: AbstractContextManager = nullcontext()
+        self.slots: dict[str, AbstractContextManager] = {}
+        self.on_caller: set[str] = set()
 
 
 _pool = _CpuPool()
 
 
-def use_executor(executor: Executor, max_concurrent: int) -> None:
-    """Run CPU-bound calls through ``executor``, at most ``max_concurrent`` at a time.
+def use_executor(executor: Executor, max_concurrent: int, images: int = 1) -> None:
+    """Run CPU-bound calls through ``executor``: password work at most
+    ``max_concurrent`` at a time, photo work at most ``images`` (0: in the
+    calling thread, on the event loop; only for comparing in bench/).
 
-    Call it after monkey-patching: the semaphore is then the async library's
+    Call it after monkey-patching: the semaphores are then the async library's
     own (a green thread waiting for a slot lets the others run).
     """
-    if max_concurrent < 1:
-        raise ValueError("max_concurrent must be at least 1")
+    if max_concurrent < 1 or images < 0:
+        raise ValueError("max_concurrent must be at least 1, images at least 0")
     _pool.executor = executor
-    _pool.slots = threading.BoundedSemaphore(max_concurrent)
+    _pool.slots = {PASSWORDS: threading.BoundedSemaphore(max_concurrent)}
+    if images:
+        _pool.slots[IMAGES] = threading.BoundedSemaphore(images)
+    _pool.on_caller = set() if images else {IMAGES}
 
 
-def run_cpu_bound(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in the executor the serving layer chose, once a slot is free."""
-    with _pool.slots:
+def run_cpu_bound(fn: Callable[..., T], *args: Any, pool: str = PASSWORDS) -> T:
+    """``fn(*args)`` in the executor the serving layer chose, once a slot of ``pool`` is free."""
+    if pool in _pool.on_caller:
+        return fn(*args)
+    with _pool.slots.get(pool) or nullcontext():
         return _pool.executor(fn, *args)

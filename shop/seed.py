@@ -1,10 +1,12 @@
-"""Demo accounts and products for `flask seed` (idempotent: a second run adds nothing)."""
+"""Demo accounts, categories and products with photos for `flask seed` (idempotent:
+a second run adds nothing)."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shop.extensions import db
-from shop.models import Product, User
-from shop.services import accounts, catalog, shipping
+from shop.models import Category, Product, User
+from shop.seed_photos import demo_photo
+from shop.services import accounts, catalog, photos, shipping
 from shop.services.catalog import ProductFields
 
 DEMO_ADMIN = ("admin@example.com", "Ada Admin", "admin-demo-pass")
@@ -213,17 +215,66 @@ PRODUCTS = [
 ]
 
 
-def seed_demo() -> int:
-    """Create what is missing, through the services, and return how many records were added."""
+# category: (the shape its demo photos show, its products by the position in PRODUCTS)
+CATEGORIES = {
+    "Coffee": ("cup", [0, 1, 2, 3, 4, 5, 8]),
+    "Tea": ("cup", [1, 6, 7, 8]),
+    "Pantry": ("jar", [2, 3, 6, 16, 17, 18, 19]),
+    "Kitchen": ("board", [9, 10, 11, 12, 13, 14, 15, 16]),
+    "Home": ("cloth", [20, 21, 22, 23, 27, 28, 29]),
+    "Desk": ("notebook", [24, 25, 26, 27]),
+}
+# The products shown from closer up as well (a second photo, for the gallery).
+TWO_PHOTOS = range(8)
+
+
+def seed_demo(with_photos: bool = True) -> int:
+    """Create what is missing, through the services, and return how many records were added.
+
+    The photos are drawn and re-encoded here (a few seconds): tests that need
+    no photos leave them out.
+    """
     created = 0
     for email, name, password in (DEMO_ADMIN, DEMO_SHOPPER):
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
             accounts.register(email, name, password, is_admin=email == DEMO_ADMIN[0])
             created += 1
+    had_categories = db.session.scalar(select(func.count(Category.id)))
+    categories = _demo_categories()
+    created += len(categories) - had_categories
     existing = set(db.session.scalars(select(Product.name)))
-    for name, price, stock, threshold, description in PRODUCTS:
+    for number, (name, price, stock, threshold, description) in enumerate(PRODUCTS):
         if name not in existing:
-            fields = ProductFields(name, description, price, threshold, active=True)
+            in_categories = tuple(
+                categories[c] for c, (_, members) in CATEGORIES.items() if number in members
+            )
+            fields = ProductFields(
+                name, description, price, threshold, active=True, category_ids=in_categories
+            )
             catalog.create_product(fields, stock)
             created += 1
+    if with_photos:
+        created += _demo_photos()
     return created + shipping.ensure_default_methods()
+
+
+def _demo_categories() -> dict[str, int]:
+    """Each demo category's id, made if missing."""
+    ids = {}
+    for name in CATEGORIES:
+        found = db.session.scalar(select(Category.id).where(Category.name == name))
+        ids[name] = found or catalog.save_category(name).id
+    return ids
+
+
+def _demo_photos() -> int:
+    added = 0
+    for number, row in enumerate(PRODUCTS):
+        product = db.session.scalar(select(Product).where(Product.name == row[0]))
+        if product is None or product.photos:
+            continue
+        shape = next((shape for shape, members in CATEGORIES.values() if number in members), "cup")
+        views = [False, True] if number in TWO_PHOTOS else [False]
+        uploads = [photos.Upload(f"{shape}.png", demo_photo(row[0], shape, closer)) for closer in views]
+        added += len(photos.add_photos(product.id, uploads))
+    return added

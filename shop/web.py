@@ -30,6 +30,29 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def takes_uploads(view):
+    """Mark an admin's upload route: its body may be MAX_UPLOAD_MB (every other keeps MAX_CONTENT_LENGTH)."""
+    view.takes_uploads = True
+    return view
+
+
+def upload_limit(app: Flask) -> int:
+    """The largest body of an upload: MAX_UPLOAD_MB of files and a little for the form around them."""
+    return app.config["MAX_UPLOAD_MB"] * 1024 * 1024 + 64 * 1024
+
+
+def raise_upload_limit() -> None:
+    """On an upload route, and for an admin only, let the body be an upload's size.
+
+    It must run before anything reads the body: CSRFProtect's hook reads the
+    form, and with it the whole body, under the limit in force then. Anyone
+    else keeps the small limit, so a stranger cannot make a worker read megabytes.
+    """
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "takes_uploads", False) and current_user.is_authenticated and current_user.is_admin:
+        request.max_content_length = upload_limit(current_app)
+
+
 def refuse_nul_characters() -> None:
     """No text of ours may hold NUL: PostgreSQL refuses it in a string, so say so first."""
     for values in (request.args, request.form):
@@ -98,6 +121,8 @@ def security_headers(response):
 
 def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+    # First of all the hooks, before CSRFProtect's (registered when the extension was bound).
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
     app.before_request(refuse_nul_characters)
     app.before_request(read_inbox_position)
     app.before_request(start_timing)

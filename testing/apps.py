@@ -1,6 +1,7 @@
 """The app in the test's own process: its config, its test client and CLI
 runner, a database of either kind, and an app context on any database."""
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,18 +88,20 @@ def statements_run() -> Iterator[list[str]]:
 @contextmanager
 def app_with_tables(**settings) -> Iterator[Flask]:
     """An app whose tables exist for as long as the block runs, inside its app context;
-    its test client is a ShopClient, its CLI runner a ShopCliRunner."""
-    app = create_app(make_config(**settings))
-    app.test_client_class, app.test_cli_runner_class = ShopClient, ShopCliRunner
-    with app.app_context():
-        db.create_all()
-        shipping.ensure_default_methods()  # as the migration that brought them does
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+    its test client is a ShopClient, its CLI runner a ShopCliRunner; its photos go to a
+    folder of its own (unless MEDIA_ROOT is given), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="shop-media-") as media:
+        app = create_app(make_config(**{"MEDIA_ROOT": media, **settings}))
+        app.test_client_class, app.test_cli_runner_class = ShopClient, ShopCliRunner
+        with app.app_context():
+            db.create_all()
+            shipping.ensure_default_methods()  # as the migration that brought them does
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.drop_all()
+                db.engine.dispose()
 
 
 @contextmanager

@@ -14,13 +14,15 @@ from functools import cache
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
+from shop import media
 from shop.extensions import db
-from shop.models import LoginSession, Notification, Order, Product, User, normalize_email
-from shop.services import accounts, addresses, orders, shipping
+from shop.models import LoginSession, Notification, Order, Product, ProductPhoto, User, normalize_email
+from shop.services import accounts, addresses, catalog, orders, photos, shipping
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
 from testing.apps import database_session
 from testing.checkout import ADDRESS, DELIVERY, shown_with
+from testing.images import photo
 
 PASSWORD = "correct horse battery"
 _unique = itertools.count(1)
@@ -66,6 +68,12 @@ def make_product(name="Teapot", price_cents=2500, stock=10, threshold=3, active=
     db.session.add(product)
     db.session.commit()
     return product
+
+
+def add_photo(product: Product, image: bytes | None = None, alt: str = "") -> ProductPhoto:
+    """A photo of ``product`` through the upload service (a small JPEG unless ``image``)."""
+    [row] = photos.add_photos(product.id, [photos.Upload("photo.jpg", image or photo())], alt)
+    return row
 
 
 def fill_cart(user: User, product: Product, quantity: int = 1) -> None:
@@ -115,8 +123,8 @@ def snapshot(skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
 
 
 class World:
-    """Two shoppers and an admin, a product, an order, notification and saved address of
-    Alice's, and the shop's first shipping method."""
+    """Two shoppers and an admin, a product (with a photo, in a category), an order,
+    notification and saved address of Alice's, and the shop's first shipping method."""
 
     def __init__(self):
         self.alice = make_user("alice@example.com", "Alice")
@@ -127,11 +135,18 @@ class World:
         self.order = make_order(self.alice, self.product, 2, key="alice-order")
         self.address = addresses.add_address(self.alice.id, ADDRESS)
         self.shipping_method = shipping.offered_methods()[0]
+        self.category = catalog.save_category("Teaware")
+        self.photo = add_photo(self.product, alt="A teapot on a table")
+        self.product.categories.append(self.category)
+        db.session.commit()
         self.ids = {
             "product_id": self.product.id,
             "order_id": self.order.id,
             "address_id": self.address.id,
             "method_id": self.shipping_method.id,
+            "photo_id": self.photo.id,
+            "category_id": self.category.id,
+            "name": media.file_name(self.photo.key, self.photo.width, "webp"),
         }
 
 
@@ -147,12 +162,14 @@ def insert_user(database_url: str, name: str = "Robin", admin: bool = False) -> 
     return email
 
 
-def insert_product(database_url: str, stock: int = 10, threshold: int = 2, price_cents: int = 1500) -> int:
+def insert_product(
+    database_url: str, stock: int = 10, threshold: int = 2, price_cents: int = 1500, name: str = "Test kettle"
+) -> int:
     """A new product, so that no other test moves its stock; returns its id."""
     with database_session(database_url) as session:
         product = Product(
-            name=f"Test kettle {next(_unique)}",
-            description="A kettle made for one test.",
+            name=f"{name} {next(_unique)}",
+            description=f"A {name.lower()} made for one test.",
             price_cents=price_cents,
             stock=stock,
             low_stock_threshold=threshold,

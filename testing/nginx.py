@@ -49,6 +49,7 @@ class WorkerScript:
             "SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS,
             "SOCKETIO_CHANNEL": unique_channel(),
             **GENEROUS_LIMITS,
+            "MEDIA_ROOT": str(work_dir / "media"),  # where Nginx serves photos from, by default
             "PYTHONUNBUFFERED": "1",
             **env,
         }
@@ -109,14 +110,22 @@ class Nginx:
     """Debian's nginx running deploy/nginx.conf as shipped, with TLS, on a free port.
 
     Only what differs between machines is changed: the listen address, the
-    certificate (self-signed here), the upstream ports, the app directory, and
+    certificate (self-signed here), the upstream ports, the app directory, the
+    photo folder (``media_root``, the workers' MEDIA_ROOT), and
     a prefix directory for pid, logs and temp files; the port-80 redirect is
     left out. The sticky hash, upgrade headers, timeouts, forwarded headers and
     static files are the file's own.
     """
 
-    def __init__(self, work_dir: Path, upstream_ports: list[int], port: int | None = None):
+    def __init__(
+        self,
+        work_dir: Path,
+        upstream_ports: list[int],
+        port: int | None = None,
+        media_root: Path | None = None,
+    ):
         self.port = port or free_port()
+        self.media_root = media_root or work_dir / "media"
         self.prefix = work_dir / f"nginx-{self.port}"
         self.upstream_ports = upstream_ports
         self.process: subprocess.Popen | None = None
@@ -132,6 +141,7 @@ class Nginx:
 
     def site_config(self, cert: Path, key: Path) -> str:
         text = (ROOT / "deploy" / "nginx.conf").read_text().replace("/srv/hearth-and-bean", str(ROOT))
+        text = text.replace("/var/lib/hearth-and-bean/media", str(self.media_root))
         text, redirects = re.subn(r"server \{[^{}]*return 301[^{}]*\}\n*", "", text)
         upstream = re.search(r"(?m)^(\s*)server 127\.0\.0\.1:\d+([^;]*);\n(?:\s*server 127.*\n)*", text)
         tls = re.search(r"(?m)^(\s*)listen 443 (ssl.*);\n(?:\s*listen .*\n)*", text)

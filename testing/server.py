@@ -28,14 +28,16 @@ GENEROUS_LIMITS = {
 }
 
 
-def prepare_database(url: str) -> None:
-    """Create the schema and the demo data (users and products) at ``url``."""
+def prepare_database(url: str, media_root: Path | None = None) -> None:
+    """Create the schema and the demo data (users, categories, products) at ``url``;
+    with ``media_root``, the demo photos too (stored there: a few seconds more)."""
     from shop.extensions import db
     from shop.seed import seed_demo
 
-    with database_session(url):
+    settings = {"MEDIA_ROOT": str(media_root)} if media_root else {}
+    with database_session(url, **settings):
         db.create_all()
-        seed_demo()
+        seed_demo(with_photos=media_root is not None)
 
 
 class LiveServer(Closing):
@@ -43,6 +45,7 @@ class LiveServer(Closing):
         self.port = port or free_port()
         self.database_url = database_url
         self.log_path = log_dir / f"server-{self.port}.log"
+        self.media_root = Path(env.get("MEDIA_ROOT") or log_dir / "media")
         self.env = {
             **os.environ,
             "SHOP_CONFIG": "development",
@@ -53,6 +56,7 @@ class LiveServer(Closing):
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
             **env,
+            "MEDIA_ROOT": str(self.media_root),
         }
         self.process: subprocess.Popen | None = None
 
@@ -88,15 +92,16 @@ class LiveServer(Closing):
         )
 
     def database(self) -> AbstractContextManager[Session]:
-        """An app context on this server's own database, for set-up and checks."""
-        return database_session(self.database_url)
+        """An app context on this server's own database (and media folder), for set-up and checks."""
+        return database_session(self.database_url, MEDIA_ROOT=str(self.media_root))
 
 
-def start_server(tmp_path_factory, **env: str) -> LiveServer:
-    """A seeded SQLite file of its own and `python wsgi.py` on it; the caller stops it."""
+def start_server(tmp_path_factory, photos: bool = False, **env: str) -> LiveServer:
+    """A seeded SQLite file of its own (``photos``: with the demo photos) and `python wsgi.py`
+    on it; the caller stops it."""
     directory = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{directory / 'live.db'}"
-    prepare_database(url)
+    prepare_database(url, directory / "media" if photos else None)
     return LiveServer(url, directory, **env).start()
 
 

@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import inspect, select
 
+from shop import media
 from shop.extensions import db
-from shop.models import Order, Product, User
-from shop.seed import DEMO_ADMIN, DEMO_SHOPPER, PRODUCTS
+from shop.models import Category, Order, Product, ProductPhoto, User
+from shop.seed import CATEGORIES, DEMO_ADMIN, DEMO_SHOPPER, PRODUCTS, TWO_PHOTOS
 from testing.data import (
     count,
     make_order,
@@ -31,7 +32,16 @@ def test_init_db_creates_the_tables(runner):
 def test_seed_twice_adds_nothing_the_second_time(runner):
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
-    assert f"Seeded {2 + len(PRODUCTS)} new record(s)." in first.output
+    photos = len(PRODUCTS) + len(TWO_PHOTOS)
+    assert f"Seeded {2 + len(CATEGORIES) + len(PRODUCTS) + photos} new record(s)." in first.output
+    # a shop to look at: every product with a photo on disk and a category, some with two
+    assert count(ProductPhoto) == photos
+    for product in db.session.scalars(select(Product)):
+        assert product.categories and product.main_photo, product.name
+        assert (
+            media.root() / media.file_name(product.main_photo.key, product.main_photo.width, "webp")
+        ).exists()
+    assert count(Category) == len(CATEGORIES)
     products = count(Product)
     assert 25 <= products <= 40
     assert count(Product, Product.stock == 0) >= 1
@@ -45,7 +55,7 @@ def test_seed_twice_adds_nothing_the_second_time(runner):
 
     assert second.exit_code == 0, second.output
     assert "Demo data already present." in second.output
-    assert (count(Product), count(User)) == (products, 2)
+    assert (count(Product), count(User), count(ProductPhoto)) == (products, 2, photos)
 
 
 def test_seed_keeps_data_that_is_there(runner):

@@ -109,3 +109,46 @@ def _read_head(file) -> bytes:
     while not head.endswith(b"\r\n\r\n"):
         head += file.readline()
     return head
+
+
+def test_a_large_request_body_gives_the_loop_back_between_reads():
+    """An upload already in the socket's buffer would be parsed without a pause: every
+    other green thread of the worker (pushes, pages) runs between its reads instead."""
+    import eventlet
+    from eventlet import wsgi
+
+    from serving.eventlet_server import LARGE_BODY, yielding_bodies
+
+    ticks, seen = [], {}
+
+    def app(environ, start_response):
+        body, before, reads = environ["wsgi.input"], len(ticks), 0
+        while body.read(16 * 1024):
+            reads += 1
+        seen[int(environ["CONTENT_LENGTH"])] = (reads, len(ticks) - before, type(body).__name__)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    def ticker():
+        while True:
+            ticks.append(1)
+            eventlet.sleep(0)
+
+    listener = eventlet.listen(("127.0.0.1", 0))
+    serving = eventlet.spawn(wsgi.server, listener, yielding_bodies(app), log_output=False)
+    beating = eventlet.spawn(ticker)
+    try:
+        for size in (LARGE_BODY, 1024 * 1024):
+            http = eventlet.connect(listener.getsockname()).makefile("rwb")
+            http.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+            http.flush()
+            assert _read_head(http).startswith(b"HTTP/1.1 200")
+            http.close()
+    finally:
+        beating.kill()
+        serving.kill()
+        listener.close()
+
+    reads, others_ran, kind = seen[1024 * 1024]
+    assert kind == "YieldingBody" and reads >= 64 and others_ran >= reads
+    assert seen[LARGE_BODY][2] != "YieldingBody"  # a form's body is read as it comes

@@ -2,10 +2,23 @@ import re
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import MultipleFileField
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from shop.forms import whole_number
 from shop.services.catalog import MAX_STOCK, ProductFields
+from shop.services.photos import MAX_ALT, Upload
 from shop.services.shipping import MAX_DAYS, ShippingFields
 
 
@@ -60,6 +73,15 @@ class ProductForm(FlaskForm):
         "Low-stock warning at", default=5, validators=[InputRequired(), NumberRange(0, 10_000)]
     )
     active = BooleanField("On sale", default=True)
+    # Choices: every category (set by the route); an id that names none is ignored by the service.
+    categories = SelectMultipleField(
+        "Categories",
+        coerce=whole_number,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
     def fields(self) -> ProductFields:
         return ProductFields(
@@ -68,7 +90,31 @@ class ProductForm(FlaskForm):
             price_cents=_cents(self.price.data),
             low_stock_threshold=self.low_stock_threshold.data,
             active=self.active.data,
+            category_ids=tuple(self.categories.data or ()),
         )
+
+
+class PhotoUploadForm(FlaskForm):
+    photos = MultipleFileField("Add photos (JPEG, PNG or WebP)")
+    alt = StringField(
+        "Alt text for them (what the photo shows; empty: the product's name)",
+        validators=[Optional(), Length(max=MAX_ALT)],
+    )
+
+    def uploads(self) -> list[Upload]:
+        """The files chosen (a browser sends one empty part when none is)."""
+        chosen = [f for f in self.photos.data or [] if isinstance(f, FileStorage) and f.filename]
+        return [Upload(f.filename, f.read()) for f in chosen]
+
+
+class PhotoForm(FlaskForm):
+    """One photo's alt text, and which button was pressed (``move``: main, up, down)."""
+
+    alt = StringField("Alt text", validators=[Optional(), Length(max=MAX_ALT)])
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=60)])
 
 
 class OptionalPriceField(PriceField):

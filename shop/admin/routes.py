@@ -1,16 +1,27 @@
 from decimal import Decimal
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from shop.admin.forms import PaymentForm, ProductForm, ShippingMethodForm, StatusForm, StockForm
-from shop.forms import page_number, require_valid
+from shop.admin.forms import (
+    CategoryForm,
+    PaymentForm,
+    PhotoForm,
+    PhotoUploadForm,
+    ProductForm,
+    ShippingMethodForm,
+    StatusForm,
+    StockForm,
+)
+from shop.forms import ActionForm, page_number, require_valid
 from shop.models.order import STATUSES
-from shop.services import catalog, orders, payments, shipping
+from shop.services import catalog, orders, payments, photos, shipping
 from shop.services.errors import DomainError
+from shop.web import takes_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PHOTO_SAVED = {"main": "Main photo chosen.", "up": "Photo moved.", "down": "Photo moved."}
 
 
 @bp.before_request
@@ -132,11 +143,11 @@ def product_list():
 @bp.route("/products/new", methods=["GET", "POST"])
 def product_new():
     """Add a product."""
-    form = ProductForm()
+    form = with_categories(ProductForm())
     if form.validate_on_submit():
         product = catalog.create_product(form.fields(), form.stock.data)
-        flash(f"{product.name} added.", "success")
-        return redirect(url_for("admin.product_list"))
+        flash(f"{product.name} added: add its photos here.", "success")
+        return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template(
         "admin/product_form.html", form=form, product=None
     ), 400 if form.is_submitted() else 200
@@ -171,17 +182,151 @@ def product_stock(product_id: int):
     return redirect(url_for("admin.product_edit", product_id=product_id))
 
 
-def edit_form(product, **kwargs) -> ProductForm:
-    form = ProductForm(obj=product, **kwargs)
-    del form.stock
-    if not form.is_submitted() or kwargs.get("formdata", True) is None:
-        form.price.data = Decimal(product.price_cents) / 100
+@bp.route("/products/<int:product_id>/photos", methods=["POST"])
+@takes_uploads
+def product_photos(product_id: int):
+    """Upload one or more photos (all or none: a refused file names its reason).
+
+    Its body may be MAX_UPLOAD_MB (shop/web.py); the page's script sends one file
+    a request, asking for JSON, to show each one's progress.
+    """
+    product = catalog.get_product(product_id, include_inactive=True)
+    form = PhotoUploadForm()
+    try:
+        require_valid(form)
+        uploads = [
+            photos.Upload(f.filename or "", f.read()) for f in form.photos.data or [] if f and f.filename
+        ]
+        added = photos.add_photos(product_id, uploads, form.alt.data or "")
+    except DomainError as exc:
+        if wants_json():
+            return jsonify(ok=False, error={"code": exc.code, "message": exc.message}), exc.status
+        flash(exc.message, "error")
+        return render_product(product, edit_form(product, formdata=None), upload_form=form), exc.status
+    if wants_json():
+        return jsonify(ok=True, photos=[photo.id for photo in added])
+    flash(f"{len(added)} photo{'' if len(added) == 1 else 's'} added.", "success")
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
+
+
+@bp.route("/products/<int:product_id>/photos/<int:photo_id>", methods=["POST"])
+def product_photo(product_id: int, photo_id: int):
+    """Save a photo's alt text, or move it (the button pressed: main, up or down)."""
+    form = PhotoForm()
+    move = request.form.get("move") or None
+    try:
+        require_valid(form)
+        photos.update_photo(product_id, photo_id, alt=form.alt.data or "", move=move)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        product = catalog.get_product(product_id, include_inactive=True)
+        return render_product(product, edit_form(product, formdata=None)), exc.status
+    flash(
+        "Main photo chosen." if move == "main" else "Photo moved." if move else "Alt text saved.", "success"
+    )
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
+
+
+@bp.route("/products/<int:product_id>/photos/<int:photo_id>/delete", methods=["POST"])
+def product_photo_delete(product_id: int, photo_id: int):
+    """Delete a photo."""
+    try:
+        require_valid(ActionForm())
+        photos.delete_photo(product_id, photo_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        product = catalog.get_product(product_id, include_inactive=True)
+        return render_product(product, edit_form(product, formdata=None)), exc.status
+    flash("Photo deleted.", "success")
+    return redirect(url_for("admin.product_edit", product_id=product_id, _anchor="product-photos"))
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+def categories():
+    """The categories, and a form to add one."""
+    form = CategoryForm()
+    if form.is_submitted():
+        try:
+            require_valid(form)
+            category = catalog.save_category(form.name.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_categories(form), exc.status
+        flash(f"{category.name} added.", "success")
+        return redirect(url_for("admin.categories"))
+    return render_categories(form)
+
+
+@bp.route("/categories/<int:category_id>/edit", methods=["GET", "POST"])
+def category_edit(category_id: int):
+    """Rename a category (its URL follows the name)."""
+    category = catalog.get_category(category_id)
+    form = CategoryForm(obj=category)
+    if form.is_submitted():
+        try:
+            require_valid(form)
+            catalog.save_category(form.name.data, category_id)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("admin/category_form.html", form=form, category=category), exc.status
+        flash(f"{form.name.data} saved.", "success")
+        return redirect(url_for("admin.categories"))
+    return render_template("admin/category_form.html", form=form, category=category)
+
+
+@bp.route("/categories/<int:category_id>/delete", methods=["POST"])
+def category_delete(category_id: int):
+    """Delete a category; its products stay."""
+    try:
+        require_valid(ActionForm())
+        name = catalog.delete_category(category_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_categories(CategoryForm(formdata=None)), exc.status
+    flash(f"{name} deleted; its products are still for sale.", "success")
+    return redirect(url_for("admin.categories"))
+
+
+def render_categories(form: CategoryForm):
+    return render_template(
+        "admin/categories.html", categories=catalog.all_categories(), form=form, action_form=ActionForm()
+    )
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def with_categories(form: ProductForm) -> ProductForm:
+    form.categories.choices = [(category.id, category.name) for category in catalog.all_categories()]
     return form
 
 
-def render_product(product, form: ProductForm, stock_form: StockForm | None = None):
+def edit_form(product, **kwargs) -> ProductForm:
+    form = with_categories(ProductForm(obj=product, **kwargs))
+    del form.stock
+    if not form.is_submitted() or kwargs.get("formdata", True) is None:
+        form.price.data = Decimal(product.price_cents) / 100
+        form.categories.data = [category.id for category in product.categories]
+    return form
+
+
+def render_product(
+    product,
+    form: ProductForm,
+    stock_form: StockForm | None = None,
+    upload_form: PhotoUploadForm | None = None,
+):
     return render_template(
-        "admin/product_form.html", form=form, product=product, stock_form=stock_form or StockForm(obj=product)
+        "admin/product_form.html",
+        form=form,
+        product=product,
+        stock_form=stock_form or StockForm(obj=product),
+        upload_form=upload_form or PhotoUploadForm(formdata=None),
+        photo_form=PhotoForm(formdata=None),
+        action_form=ActionForm(),
+        max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
+        max_photos=current_app.config["MAX_PHOTOS_PER_PRODUCT"],
     )
 
 

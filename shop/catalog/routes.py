@@ -19,16 +19,32 @@ def _page_is_personal() -> bool:
 @bp.route("/")
 @cache.cached(query_string=True, unless=_page_is_personal)
 def index():
-    """The catalogue: search and pages.
+    """The catalogue: search, a category, in stock only, an order, and pages, all
+    plain query arguments (a bookmark or a shared link shows the same page).
 
     What anonymous visitors see is the same for all of them and is most of the
     traffic, so it is kept for CATALOGUE_CACHE_SECONDS: a visitor may see a
     stock figure that old, while the cart and checkout always read the live one.
     """
-    query = request.args.get("q", "", type=str)[:100]
+    browse = catalog.Browse(
+        text=request.args.get("q", "", type=str)[:100],
+        category=request.args.get("category", "", type=str)[:60],
+        in_stock=request.args.get("in_stock") == "1",
+        sort=request.args.get("sort", "name", type=str)
+        if request.args.get("sort") in catalog.SORTS
+        else "name",
+    )
     page = request.args.get("page", 1, type=page_number)
-    products = catalog.search_products(query, page, current_app.config["PRODUCTS_PER_PAGE"])
-    return render_template("catalog/index.html", products=products, query=query)
+    products = catalog.search_products(browse, page, current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template(
+        "catalog/index.html",
+        products=products,
+        browse=browse,
+        query=browse.text,
+        category=catalog.find_category(browse.category),
+        categories=catalog.all_categories(),
+        sorts=catalog.SORTS,
+    )
 
 
 @bp.route("/products/<int:product_id>")

@@ -2,7 +2,7 @@
 
 from shop.models.address import Address
 from shop.models.cart import CartItem
-from shop.models.catalog import Product, StockWatch
+from shop.models.catalog import Category, Product, ProductPhoto, StockWatch
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
 from shop.models.shipping import ShippingMethod
@@ -18,6 +18,7 @@ from shop.models.user import (
 __all__ = [
     "Address",
     "CartItem",
+    "Category",
     "LoginSession",
     "Notification",
     "Order",
@@ -26,6 +27,7 @@ __all__ = [
     "OrderItem",
     "OrderPaymentEvent",
     "Product",
+    "ProductPhoto",
     "ShippingMethod",
     "SocketConnection",
     "StockWatch",

@@ -1,12 +1,15 @@
-"""The catalogue: browsing, product edits, stock and back-in-stock watches."""
+"""The catalogue: browsing, categories, product edits, stock and back-in-stock watches."""
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
 from shop.extensions import db
-from shop.models import Product, StockWatch
+from shop.models import Category, Product, StockWatch
 from shop.models.notification import BACK_IN_STOCK, LOW_STOCK
 from shop.realtime import publisher
 from shop.services.errors import InvalidInput, NotFound
@@ -14,6 +17,13 @@ from shop.services.notifications import notify, notify_admins
 from shop.services.transaction import write_transaction
 
 MAX_STOCK = 1_000_000
+# How the catalogue can be sorted (the ``sort`` argument), the first the default.
+SORTS = {
+    "name": ("Name", (Product.name, Product.id)),
+    "price": ("Price, low to high", (Product.price_cents, Product.id)),
+    "price_desc": ("Price, high to low", (Product.price_cents.desc(), Product.id)),
+    "newest": ("Newest", (Product.created_at.desc(), Product.id.desc())),
+}
 
 
 @dataclass(frozen=True)
@@ -23,18 +33,103 @@ class ProductFields:
     price_cents: int
     low_stock_threshold: int
     active: bool
+    category_ids: tuple[int, ...] = field(default=())
 
 
-def search_products(query: str, page: int, per_page: int, include_inactive: bool = False):
-    statement = select(Product).order_by(Product.name, Product.id)
+@dataclass(frozen=True)
+class Browse:
+    """What a catalogue page asks for: words, a category (its slug), in stock only, an order."""
+
+    text: str = ""
+    category: str = ""
+    in_stock: bool = False
+    sort: str = "name"
+
+    def arguments(self, **changes: str | None) -> dict[str, str]:
+        """As query arguments, the defaults left out, ``changes`` over them (None: left out);
+        for links and forms that keep what else was chosen."""
+        values = {"q": self.text, "category": self.category, "in_stock": "1" if self.in_stock else ""}
+        values["sort"] = "" if self.sort == "name" else self.sort
+        values.update(changes)
+        return {name: value for name, value in values.items() if value}
+
+
+def search_products(query: str | Browse, page: int, per_page: int, include_inactive: bool = False):
+    browse = query if isinstance(query, Browse) else Browse(text=query)
+    order = SORTS.get(browse.sort, SORTS["name"])[1]
+    statement = select(Product).options(selectinload(Product.photos)).order_by(*order)
     if not include_inactive:
         statement = statement.where(Product.active)
-    if query:
-        pattern = f"%{_escape_like(query.strip())}%"
+    if browse.text.strip():
+        pattern = f"%{_escape_like(browse.text.strip())}%"
         statement = statement.where(
             or_(Product.name.ilike(pattern, escape="\\"), Product.description.ilike(pattern, escape="\\"))
         )
+    if browse.category:
+        statement = statement.where(Product.categories.any(Category.slug == browse.category))
+    if browse.in_stock:
+        statement = statement.where(Product.stock > 0)
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+# -- categories ------------------------------------------------------------------------
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.name)))
+
+
+def find_category(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug)) if slug else None
+
+
+def get_category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise NotFound("There is no such category.")
+    return category
+
+
+def save_category(name: str, category_id: int | None = None) -> Category:
+    """Add a category, or rename one; its slug (its name in URLs) follows the name."""
+    name = " ".join(name.split())
+    slug = slugify(name)
+    if not name or not slug:
+        raise InvalidInput("Give the category a name with a letter or digit in it.")
+    try:
+        with write_transaction() as session:
+            clash = session.scalar(
+                select(Category.id).where(
+                    or_(func.lower(Category.name) == name.lower(), Category.slug == slug),
+                    Category.id != (category_id or 0),
+                )
+            )
+            if clash:
+                raise InvalidInput(f"There is a category called {name} already.")
+            category = session.get(Category, category_id) if category_id else Category()
+            if category is None:
+                raise NotFound("There is no such category.")
+            category.name, category.slug = name, slug
+            session.add(category)
+    except IntegrityError as exc:  # the same name added twice at once
+        raise InvalidInput(f"There is a category called {name} already.") from exc
+    return category
+
+
+def delete_category(category_id: int) -> str:
+    """Delete a category (its products stay, in their other categories); its name."""
+    with write_transaction() as session:
+        category = session.get(Category, category_id)
+        if category is None:
+            raise NotFound("There is no such category.")
+        name = category.name
+        session.delete(category)
+    return name
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
 
 
 def get_product(product_id: int, include_inactive: bool = False) -> Product:
@@ -47,24 +142,34 @@ def get_product(product_id: int, include_inactive: bool = False) -> Product:
 def create_product(fields: ProductFields, stock: int) -> Product:
     _check_stock(stock)
     with write_transaction() as session:
-        product = Product(stock=stock, **fields.__dict__)
+        product = Product(stock=stock)
+        _apply(session, product, fields)
         session.add(product)
     return product
 
 
 def update_product(product_id: int, fields: ProductFields) -> Product:
     with write_transaction() as session:
-        product = _locked_product(session, product_id)
-        for name, value in fields.__dict__.items():
-            setattr(product, name, value)
+        product = locked_product(session, product_id)
+        _apply(session, product, fields)
     return product
+
+
+def _apply(session: Session, product: Product, fields: ProductFields) -> None:
+    for name, value in fields.__dict__.items():
+        if name != "category_ids":
+            setattr(product, name, value)
+    wanted = set(fields.category_ids)
+    product.categories = (
+        list(session.scalars(select(Category).where(Category.id.in_(wanted)))) if wanted else []
+    )
 
 
 def set_stock(product_id: int, stock: int) -> Product:
     """Set a product's stock (an admin count or delivery) and tell who needs to know."""
     _check_stock(stock)
     with write_transaction() as session:
-        product = _locked_product(session, product_id)
+        product = locked_product(session, product_id)
         before = product.stock
         product.stock = stock
         session.flush()
@@ -105,7 +210,7 @@ def record_stock_change(session: Session, product: Product, before: int) -> None
 
 def watch(user_id: int, product_id: int) -> None:
     with write_transaction() as session:
-        product = _locked_product(session, product_id)
+        product = locked_product(session, product_id)
         if product.stock > 0:
             raise InvalidInput(f"{product.name} is in stock: no need to wait.")
         exists = session.scalar(
@@ -151,7 +256,7 @@ def _wake_watchers(session: Session, product: Product, url: str) -> None:
         session.delete(watch_row)
 
 
-def _locked_product(session: Session, product_id: int) -> Product:
+def locked_product(session: Session, product_id: int) -> Product:
     product = session.scalar(select(Product).where(Product.id == product_id).with_for_update())
     if product is None:
         raise NotFound("There is no such product.")

@@ -78,7 +78,7 @@ def place_order(person: Shopper, items: dict[str, int]) -> int:
 
 @pytest.fixture(scope="module")
 def showcase(tmp_path_factory):
-    server = start_server(tmp_path_factory)
+    server = start_server(tmp_path_factory, photos=True)
     try:
         yield server, add_orders(server.url)
     finally:
@@ -104,6 +104,11 @@ def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_
     phone.goto("/")
     steps.wait_until_live(phone)
     expect(phone.locator("[data-product-list] > [data-product-id]")).to_have_count(12)
+    photos = phone.locator("[data-product-list] picture img")
+    expect(photos).to_have_count(12)  # every demo product has its photo
+    for index in range(2):  # the two in view have loaded (the rest wait below the fold)
+        expect(photos.nth(index)).to_have_js_property("complete", True)
+        assert photos.nth(index).evaluate("img => img.naturalWidth") > 0
     phone.screenshot(path=folder / "catalogue-phone.png")
 
     phone.goto(f"/products/{PRODUCT_IDS['Cast Iron Teapot, 0.8 l']}")

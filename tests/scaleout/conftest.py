@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.nginx import Nginx, WorkerScript, require_nginx
 from testing.processes import tail
 from testing.server import LiveServer, prepare_database
 from testing.services import SHARED_REDIS, postgres_database, require_postgres, require_redis, unique_channel
@@ -55,3 +56,21 @@ def two_workers(seeded_database, tmp_path_factory) -> Iterator[tuple[LiveServer,
     finally:
         for worker in workers:
             worker.stop()
+
+
+@pytest.fixture(scope="module")
+def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScript]]:
+    """Production settings: two workers from run-workers.sh, TLS at nginx, PROXY_COUNT=1,
+    one photo folder that the workers write and nginx serves."""
+    require_redis()
+    require_nginx()
+    work_dir = tmp_path_factory.mktemp("site")
+    workers = WorkerScript(work_dir, SHOP_CONFIG="production", DATABASE_URL=seeded_database).start()
+    nginx = None
+    try:
+        nginx = Nginx(work_dir, workers.ports).start()
+        yield nginx, workers
+    finally:
+        if nginx:
+            nginx.stop()
+        workers.stop()

@@ -4,7 +4,6 @@ import os
 import signal
 import ssl
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -14,28 +13,11 @@ import websocket
 from shop.seed import DEMO_ADMIN
 from testing import ROOT
 from testing.data import insert_product, insert_user
-from testing.nginx import Nginx, WorkerScript, require_nginx
+from testing.nginx import WorkerScript
 from testing.processes import answers, wait_until
 from testing.services import SHARED_REDIS, require_redis
 
 pytestmark = pytest.mark.scaleout
-
-
-@pytest.fixture(scope="module")
-def site(seeded_database, tmp_path_factory) -> Iterator[tuple[Nginx, WorkerScript]]:
-    """Production settings: two workers from run-workers.sh, TLS at nginx, PROXY_COUNT=1."""
-    require_redis()
-    require_nginx()
-    work_dir = tmp_path_factory.mktemp("site")
-    workers = WorkerScript(work_dir, SHOP_CONFIG="production", DATABASE_URL=seeded_database).start()
-    nginx = None
-    try:
-        nginx = Nginx(work_dir, workers.ports).start()
-        yield nginx, workers
-    finally:
-        if nginx:
-            nginx.stop()
-        workers.stop()
 
 
 def test_a_socket_polls_then_upgrades_to_websocket_through_nginx_and_gets_pushes(site, seeded_database):

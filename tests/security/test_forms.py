@@ -1,6 +1,7 @@
 """Forms and responses: CSRF on every state-changing POST, security headers on
 every HTML page, and extra form fields that must be ignored."""
 
+import io
 import re
 from html.parser import HTMLParser
 
@@ -11,6 +12,7 @@ from shop.extensions import db
 from shop.models import Address, CartItem, Order, Product, User
 from testing.apps import build, get_rules, make_config, post_rules
 from testing.data import PASSWORD, World, make_user, snapshot
+from testing.images import photo
 from testing.shopper import checkout_fields, checkout_form
 
 CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
@@ -24,6 +26,8 @@ FORM_PAGES = {
     "admin.product_edit",
     "admin.shipping_new",
     "admin.shipping_edit",
+    "admin.categories",
+    "admin.category_edit",
     "addresses.new",
     "addresses.edit",
 }
@@ -49,6 +53,12 @@ KNOWN_POST_ENDPOINTS = {
     "admin.order_payment",
     "admin.shipping_new",
     "admin.shipping_edit",
+    "admin.product_photos",
+    "admin.product_photo",
+    "admin.product_photo_delete",
+    "admin.categories",
+    "admin.category_edit",
+    "admin.category_delete",
     "addresses.new",
     "addresses.edit",
     "addresses.delete",
@@ -78,6 +88,10 @@ FORM_DATA = {
     "admin.order_payment": {"payment-status": "paid", "payment-note": "forged"},
     "admin.shipping_new": {**SHIPPING_FORM, "position": "9", "active": "y"},
     "admin.shipping_edit": {**SHIPPING_FORM, "position": "0"},
+    "admin.product_photos": {"photos": photo("PNG"), "alt": "forged"},  # bytes: sent as a file
+    "admin.product_photo": {"alt": "forged", "move": "main"},
+    "admin.categories": {"name": "Forged"},
+    "admin.category_edit": {"name": "Forged"},
     "addresses.new": ADDRESS_FORM,
     "addresses.edit": ADDRESS_FORM,
     "cart.checkout": {"idempotency_key": "forged-key", **ADDRESS_FORM, "payment_method": "pay_on_delivery"},
@@ -113,8 +127,18 @@ def test_every_post_route_is_known_to_this_suite(app):
         "catalog.watch",
         "catalog.unwatch",
         "addresses.delete",
+        "admin.product_photo_delete",
+        "admin.category_delete",
     }
     assert endpoints - formless == FORM_DATA.keys()
+
+
+def form_body(endpoint: str) -> dict:
+    """FORM_DATA of ``endpoint`` as the test client posts it (bytes as a file, new each time)."""
+    return {
+        name: (io.BytesIO(value), "photo.png") if isinstance(value, bytes) else value
+        for name, value in FORM_DATA.get(endpoint, {}).items()
+    }
 
 
 @pytest.mark.parametrize("token", ["missing", "wrong", "another session's"])
@@ -130,7 +154,7 @@ def test_post_without_a_valid_csrf_token_is_400_and_changes_nothing(csrf_app, to
 
     before = snapshot()
     for rule in post_rules(csrf_app):
-        data = dict(FORM_DATA.get(rule.endpoint, {}))
+        data = form_body(rule.endpoint)
         if tokens[token] is not None:
             data["csrf_token"] = tokens[token]
         url = build(csrf_app, rule, world.ids)

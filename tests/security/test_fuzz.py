@@ -12,7 +12,7 @@ from shop.services import accounts
 from testing.apps import post_rules
 from testing.data import World
 from testing.shopper import checkout_fields
-from tests.security.test_forms import FORM_DATA, assert_no_inline_script
+from tests.security.test_forms import assert_no_inline_script, form_body
 
 XSS = [
     '<script>alert("xss")</script>',
@@ -109,16 +109,22 @@ POST_FORMS = {
     "admin.product_new": (
         "admin",
         "/admin/products/new",
-        ["name", "description", "price", "stock", "low_stock_threshold", "active"],
+        ["name", "description", "price", "stock", "low_stock_threshold", "active", "categories"],
     ),
     "admin.product_edit": (
         "admin",
         "/admin/products/{product_id}/edit",
-        ["name", "description", "price", "low_stock_threshold", "active"],
+        ["name", "description", "price", "low_stock_threshold", "active", "categories"],
     ),
+    "admin.product_photos": ("admin", "/admin/products/{product_id}/photos", ["photos", "alt"]),
+    "admin.product_photo": ("admin", "/admin/products/{product_id}/photos/{photo_id}", ["alt", "move"]),
+    "admin.product_photo_delete": ("admin", "/admin/products/{product_id}/photos/{photo_id}/delete", []),
+    "admin.categories": ("admin", "/admin/categories", ["name"]),
+    "admin.category_edit": ("admin", "/admin/categories/{category_id}/edit", ["name"]),
+    "admin.category_delete": ("admin", "/admin/categories/{category_id}/delete", []),
 }
 GET_FORMS = [
-    ("anonymous", "/", ["q", "page"]),
+    ("anonymous", "/", ["q", "category", "in_stock", "sort", "page"]),
     ("anonymous", "/auth/login", ["next"]),
     ("alice", "/orders", ["page"]),
     ("admin", "/admin/orders", ["status", "payment", "page"]),
@@ -135,6 +141,9 @@ SHOWCASES = [
     ("alice", "/orders/{order_id}"),
     ("admin", "/admin/orders/{order_id}"),
     ("admin", "/admin/shipping"),
+    ("admin", "/admin/categories"),
+    ("admin", "/admin/products/{product_id}/edit"),
+    ("anonymous", "/products/{product_id}"),
 ]
 FUZZ = settings(
     max_examples=30,
@@ -202,7 +211,7 @@ def test_every_post_field_survives_every_nasty_value(browsers, endpoint):
     url = path.format(**browsers.values)
     for field in fields:
         for value in NASTY:
-            data = {**FORM_DATA.get(endpoint, {}), field: value}
+            data = {**form_body(endpoint), field: value}
             client = browsers.app.test_client() if who == "anonymous" else browsers.clients[who]
             browsers.check(client.post(url, data=data), f"{who} POST {url} {field}={value!r:.80}")
 
