@@ -4,6 +4,7 @@
 - apps: the app in the test's own process (config, test client, a database of either kind)
 - data: factories (``make_*`` in the test's app, ``insert_*`` into another process's database)
 - images: photos and the files an upload must refuse (SVG, HTML, polyglots, truncated, a bomb)
+- crowd: thousands of signed-in shoppers inserted in bulk, with their signed cookies (storm, bench)
 - services: PostgreSQL, Redis, and a redis-server of a test's own
 - queues: a proxy in front of Redis that makes a subscriber deaf, for the deaf-worker test
 - server: LiveServer, `python wsgi.py` on a free port with its own database

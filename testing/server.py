@@ -79,7 +79,7 @@ class LiveServer(Closing):
 
     close = stop
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run a `flask` command against this server's database and queue."""
         env = {**self.env, "FLASK_APP": "shop:create_app", "SOCKETIO_ASYNC_MODE": "threading"}
         return subprocess.run(
@@ -88,7 +88,7 @@ class LiveServer(Closing):
             env=env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
         )
 
     def database(self) -> AbstractContextManager[Session]:
