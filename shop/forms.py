@@ -13,6 +13,7 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -21,6 +22,7 @@ from shop.services.addresses import COUNTRIES, AddressFields, address_errors
 from shop.services.cart import FORM_EXPIRED, MAX_QUANTITY, ShownCart, ShownLine
 from shop.services.checkout import CheckoutQuote
 from shop.services.errors import DomainError, InvalidInput
+from shop.services.messages import MAX_BODY
 from shop.services.orders import Delivery
 
 NEW_ADDRESS = "new"
@@ -28,6 +30,19 @@ NEW_ADDRESS = "new"
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class MessageForm(FlaskForm):
+    """A message of an order's thread. The body's rules are the service's (1 to 2,000
+    characters after trimming); ``client_id`` is new on every render, so that the same
+    page posted twice stores one message."""
+
+    body = TextAreaField("Your message", render_kw={"rows": 3, "maxlength": MAX_BODY})
+    client_id = HiddenField()
+
+    def fresh(self) -> "MessageForm":
+        self.client_id.data = uuid4().hex
+        return self
 
 
 class QuantityForm(FlaskForm):

@@ -5,10 +5,11 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shop.admin.forms import PaymentForm, ProductForm, ShippingMethodForm, StatusForm, StockForm
-from shop.forms import page_number, require_valid
+from shop.forms import MessageForm, page_number, require_valid
 from shop.models.order import STATUSES
-from shop.services import catalog, orders, payments, shipping
-from shop.services.errors import DomainError
+from shop.services import catalog, messages, orders, payments, shipping
+from shop.services.errors import DomainError, NotFound
+from shop.services.messages import Reader
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -79,6 +80,34 @@ def order_payment(order_id: int):
         return render_order(orders.get_order(order_id), payment=form), exc.status
     flash(f"Order #{order_id} is now {form.status.data}.", "success")
     return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+@bp.route("/orders/<int:order_id>/messages", methods=["POST"])
+def order_message(order_id: int):
+    """Answer the customer, as the shop (the form without JavaScript; with it, the socket)."""
+    orders.get_order(order_id)
+    form = MessageForm()
+    try:
+        limit = current_app.config["MESSAGES_PER_MINUTE"]
+        messages.send_message(
+            Reader.of(current_user), order_id, form.body.data, form.client_id.data, limit, True
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_order(orders.get_order(order_id), message_form=form), exc.status
+    flash("Message sent.", "success")
+    return redirect(url_for("admin.order_detail", order_id=order_id, _anchor="thread"))
+
+
+@bp.route("/conversations")
+def conversations():
+    """Every order's conversation, those the shop has not read first; updates live."""
+    page = request.args.get("page", 1, type=page_number)
+    found = messages.conversations(page, current_app.config["ORDERS_PER_PAGE"])
+    last = messages.last_messages([state.order_id for state in found.items])
+    return render_template("admin/conversations.html", threads=found, last=last)
 
 
 @bp.route("/shipping")
@@ -208,11 +237,18 @@ def shipping_method_form(method) -> ShippingMethodForm:
     return form
 
 
-def render_order(order, form: StatusForm | None = None, payment: PaymentForm | None = None):
+def render_order(
+    order,
+    form: StatusForm | None = None,
+    payment: PaymentForm | None = None,
+    message_form: MessageForm | None = None,
+):
     return render_template(
         "admin/order.html",
         order=order,
         form=form or status_form(order),
         payment_form=payment or payment_form(order),
         needs_payment=orders.needs_payment_before_shipping(order),
+        thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
+        message_form=(message_form or MessageForm(formdata=None)).fresh(),
     )
