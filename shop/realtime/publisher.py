@@ -112,17 +112,20 @@ def send(event_name: str, payload: dict[str, Any], to: str | list[str], skip_sid
         log.exception("push of %s to %s failed", event_name, to)
 
 
+def send_here(event_name: str, payload: dict[str, Any], to: str) -> None:
+    """Emit to this worker's sockets only (every worker tells its own), never raising."""
+    try:
+        socketio.emit(event_name, payload, to=to, ignore_queue=True)
+        metrics.PUSHES.labels(event_name).inc()
+    except Exception:
+        log.exception("push of %s to %s failed", event_name, to)
+
+
 def send_position(user_id: int, epoch: str, top_seq: int) -> None:
     """Tell this worker's sockets of a user where their inbox stands (not through the
     queue: every worker tells its own), so that a client behind catches up even when
     the push it missed was the last one."""
-    try:
-        socketio.emit(
-            "position", {"epoch": epoch, "top_seq": top_seq}, to=user_room(user_id), ignore_queue=True
-        )
-        metrics.PUSHES.labels("position").inc()
-    except Exception:
-        log.exception("position push to user %s failed", user_id)
+    send_here("position", {"epoch": epoch, "top_seq": top_seq}, user_room(user_id))
 
 
 def leave_room_here(sid: str, room: str) -> None:

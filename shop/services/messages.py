@@ -30,6 +30,7 @@ MAX_BODY = 2000
 MAX_CLIENT_ID = 64
 PREVIEW = 200  # how much of a message its notification carries
 NO_SUCH_ORDER = "There is no such order."
+CATCH_UP_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ class Reader:
     @classmethod
     def of(cls, user) -> "Reader":
         return cls(user.id, bool(user.is_admin))
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Someone with an order's page open: the order, its owner, who, and on which side."""
+
+    order_id: int
+    owner_id: int
+    user_id: int
+    name: str
+    for_shop: bool
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,13 @@ def thread_for(reader: Reader, order_id: int, as_shop: bool | None = None) -> Th
         )
     )
     return Thread(order, messages, state, for_shop)
+
+
+def watch_of(reader: Reader, name: str, order_id: int) -> Watch:
+    """What watching the order's page means for ``reader`` (NotFound to anyone else)."""
+    order = db.session.get(Order, order_id)
+    for_shop = side_for(reader, order)
+    return Watch(order.id, order.user_id, reader.user_id, name, for_shop)
 
 
 def conversations(page: int, per_page: int):
