@@ -273,7 +273,7 @@ def _notify_other_side(session: Session, order: Order, message: OrderMessage) ->
         title = f"{SHOP_NAME} answered about order #{order.id}"
         notify(session, order.user_id, MESSAGE, title, body=preview, url=f"/orders/{order.id}", data=data)
     else:
-        data["unread_threads"] = _unread_threads(session)
+        data.update(customer=order.user.name, unread_threads=_unread_threads(session))
         title = f"{order.user.name} wrote about order #{order.id}"
         notify_admins(session, MESSAGE, title, body=preview, url=f"/admin/orders/{order.id}", data=data)
 

@@ -10,6 +10,7 @@
  * stands even when the last push was lost; an epoch that changed (the database
  * was re-created, the seqs reset) reloads the page.
  */
+import { applyMessageNotification } from "./messages.js";
 import { applyOrderStatus, insertAdminOrderRow } from "./orders.js";
 import { MAX_TOASTS, showToast } from "./toasts.js";
 import { localUrl, render } from "./templates.js";
@@ -211,6 +212,8 @@ export function followNotifications(connection, body) {
       });
     } else if (notification.kind === "new_order") {
       insertAdminOrderRow(data, notification.url);
+    } else if (notification.kind === "message") {
+      applyMessageNotification(notification);
     }
     inbox.prepend(notification);
   }
