@@ -167,7 +167,7 @@ function openThread({ socket, call }, body) {
     if (Array.isArray(presence.viewing)) {
       const me = body.dataset.userName;
       const others = presence.viewing.filter((name) => name !== me);
-      viewingLine.textContent = others.length ? `Also viewing: ${others.join(", ")}` : "";
+      viewingLine.querySelector("[data-viewing-names]").textContent = others.join(", ");
       viewingLine.hidden = others.length === 0;
     }
   }
@@ -176,7 +176,7 @@ function openThread({ socket, call }, body) {
     if (!typing || typing.order_id !== orderId || (side === "customer" && !typing.is_shop)) {
       return;
     }
-    typingLine.textContent = `${typing.name} is typing…`;
+    typingLine.querySelector("[data-typing-name]").textContent = typing.name;
     typingLine.hidden = false;
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => {
