@@ -193,6 +193,19 @@ def watch_of(reader: Reader, name: str, order_id: int) -> Watch:
     return Watch(order.id, order.user_id, reader.user_id, name, for_shop)
 
 
+def messages_after(watch: Watch, after_id: int) -> list[dict]:
+    """What a page that shows the thread up to ``after_id`` missed (it was offline), oldest
+    first, up to CATCH_UP_LIMIT, as the watcher's side sees them."""
+    rows = db.session.scalars(
+        select(OrderMessage)
+        .where(OrderMessage.order_id == watch.order_id, OrderMessage.id > after_id)
+        .options(selectinload(OrderMessage.author))
+        .order_by(OrderMessage.id)
+        .limit(CATCH_UP_LIMIT)
+    )
+    return [message.to_payload(watch.for_shop) for message in rows]
+
+
 def conversations(page: int, per_page: int):
     """Every thread, those the shop has not read first, then the latest first."""
     unread = OrderThread.last_customer_message_id > OrderThread.shop_last_read
