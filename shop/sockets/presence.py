@@ -9,8 +9,8 @@ refreshing, and its sockets drop out within PRESENCE_TTL_SECONDS.
 A socket is *online* from connect to disconnect (a shopper "on the site", an
 admin "has the shop open"); it *views* an order between ``watch_order`` and
 ``unwatch_order`` or disconnect. Every worker recomputes the presence of the
-orders its own sockets watch every TICK_SECONDS and tells them when it
-changed; a change made here is also pushed through the queue at once.
+orders its own sockets watch every TICK_SECONDS and tells them (and only
+them) when it changed; a change made on this worker is told here at once.
 
 Typing is not stored: throttled per socket and order (TYPING_EVERY_SECONDS), sent
 to the other side and to the other admins, and shown by the client for
@@ -168,8 +168,7 @@ class Presence:
             self.store.remove_socket(sid, *user)
 
     def watch(self, sid: str, watch: Watch) -> dict:
-        """Start watching and tell every watcher of the order, on every worker; return the
-        presence as this side sees it."""
+        """Start watching and tell the order's watchers here; the presence as this side sees it."""
         watched = self.watches.setdefault(sid, {})
         if len(watched) >= MAX_WATCHED_ORDERS and watch.order_id not in watched:
             raise InvalidInput(f"Watch at most {MAX_WATCHED_ORDERS} orders at once.")
@@ -203,10 +202,12 @@ class Presence:
         return customer, {**customer, "viewing": self.store.viewing(order_id)}
 
     def tell(self, order_id: int, owner_id: int) -> tuple[dict, dict]:
-        """Push the order's presence to its watchers on every worker (through the queue)."""
+        """Push the order's presence to its watchers on this worker now; the other workers
+        tell theirs at their next tick. (Each worker telling only its own sockets keeps
+        ``last_told`` true to what they were told, so that no change goes unsaid.)"""
         customer, shop = self.payloads(order_id, owner_id)
-        publisher.send("presence", customer, order_room(order_id))
-        publisher.send("presence", shop, order_shop_room(order_id))
+        publisher.send_here("presence", customer, order_room(order_id))
+        publisher.send_here("presence", shop, order_shop_room(order_id))
         self.last_told[order_id] = (customer, shop)
         return customer, shop
 
