@@ -78,6 +78,12 @@ class Thread:
         mine = [m.id for m in self.messages if m.is_shop == self.for_shop]
         return mine[-1] if mine else 0
 
+    @property
+    def seen(self) -> bool:
+        """The last message is this side's and the other side has read it ("Seen" under it)."""
+        last = self.my_last_id
+        return bool(last) and last == self.messages[-1].id and self.seen_up_to >= last
+
 
 def check_body(body: object) -> str:
     """Plain text of 1 to MAX_BODY characters after trimming; line breaks kept."""

@@ -111,10 +111,11 @@ function openThread({ socket, call }, body) {
   };
   const otherSide = side === "shop" ? "customer" : "shop";
 
+  /** "Seen" under the last message when it is this side's and the other side read it. */
   function showSeen() {
     const mine = lastId(side);
     const seen = Number.parseInt(thread.dataset.seenUpTo, 10) || 0;
-    thread.querySelector("[data-seen]").hidden = !(mine && seen >= mine);
+    thread.querySelector("[data-seen]").hidden = !(mine && mine === lastId() && seen >= mine);
   }
 
   function append(message) {
