@@ -5,10 +5,10 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shop.admin.forms import PaymentForm, ProductForm, ShippingMethodForm, StatusForm, StockForm
-from shop.forms import MessageForm, page_number, require_valid
+from shop.forms import MessageForm, page_number, require_valid, send_from_form
 from shop.models.order import STATUSES
 from shop.services import catalog, messages, orders, payments, shipping
-from shop.services.errors import DomainError, NotFound
+from shop.services.errors import DomainError
 from shop.services.messages import Reader
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -85,19 +85,11 @@ def order_payment(order_id: int):
 @bp.route("/orders/<int:order_id>/messages", methods=["POST"])
 def order_message(order_id: int):
     """Answer the customer, as the shop (the form without JavaScript; with it, the socket)."""
-    orders.get_order(order_id)
+    order = orders.get_order(order_id)
     form = MessageForm()
-    try:
-        limit = current_app.config["MESSAGES_PER_MINUTE"]
-        messages.send_message(
-            Reader.of(current_user), order_id, form.body.data, form.client_id.data, limit, True
-        )
-    except NotFound:
-        raise
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return render_order(orders.get_order(order_id), message_form=form), exc.status
-    flash("Message sent.", "success")
+    refused = send_from_form(form, order_id, as_shop=True)
+    if refused:
+        return render_order(order, message_form=form), refused.status
     return redirect(url_for("admin.order_detail", order_id=order_id, _anchor="thread"))
 
 

@@ -1,9 +1,9 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shop.forms import ActionForm, MessageForm, page_number
+from shop.forms import ActionForm, MessageForm, page_number, send_from_form
 from shop.services import messages, orders
-from shop.services.errors import DomainError, NotFound
+from shop.services.errors import DomainError
 from shop.services.messages import Reader
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -46,17 +46,9 @@ def send_message(order_id: int):
     """Write to the shop about my order (the form without JavaScript; with it, the socket)."""
     order = orders.get_order_for(current_user.id, order_id)
     form = MessageForm()
-    try:
-        limit = current_app.config["MESSAGES_PER_MINUTE"]
-        messages.send_message(
-            Reader.of(current_user), order_id, form.body.data, form.client_id.data, limit, False
-        )
-    except NotFound:
-        raise
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return render_detail(order, form), exc.status
-    flash("Message sent.", "success")
+    refused = send_from_form(form, order_id, as_shop=False)
+    if refused:
+        return render_detail(order, form), refused.status
     return redirect(url_for("orders.detail", order_id=order_id, _anchor="thread"))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testing.processes import tail
-from testing.server import LiveServer, prepare_database
+from testing.server import LiveServer, prepare_database, running_workers
 from testing.services import SHARED_REDIS, postgres_database, require_postgres, require_redis, unique_channel
 
 
@@ -45,13 +45,6 @@ def seeded_database() -> Iterator[str]:
 def two_workers(seeded_database, tmp_path_factory) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Workers A and B on their own ports, sharing PostgreSQL and a Redis channel."""
     require_redis()
-    log_dir = tmp_path_factory.mktemp("workers")
     env = {"SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS, "SOCKETIO_CHANNEL": unique_channel()}
-    workers = []
-    try:
-        for _ in range(2):
-            workers.append(LiveServer(seeded_database, log_dir, **env).start())
-        yield workers[0], workers[1]
-    finally:
-        for worker in workers:
-            worker.stop()
+    with running_workers(seeded_database, tmp_path_factory.mktemp("workers"), **env) as (a, b):
+        yield a, b

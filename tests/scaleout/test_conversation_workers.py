@@ -14,7 +14,7 @@ import pytest
 from shop.models.message import SHOP_NAME
 from testing.data import insert_product, insert_user
 from testing.processes import wait_until
-from testing.server import LiveServer
+from testing.server import LiveServer, running_workers
 from testing.services import SHARED_REDIS, query, require_redis, unique_channel
 from testing.shopper import Shopper
 
@@ -35,15 +35,8 @@ def settings() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def workers(seeded_database, settings, tmp_path_factory) -> Iterator[tuple[LiveServer, LiveServer]]:
-    log_dir = tmp_path_factory.mktemp("chat-workers")
-    started = []
-    try:
-        for _ in range(2):
-            started.append(LiveServer(seeded_database, log_dir, **settings).start())
-        yield started[0], started[1]
-    finally:
-        for worker in started:
-            worker.stop()
+    with running_workers(seeded_database, tmp_path_factory.mktemp("chat-workers"), **settings) as (a, b):
+        yield a, b
 
 
 @pytest.fixture
