@@ -80,6 +80,17 @@ function conversationRead(payload) {
   }
 }
 
+/** Whether a notification is a message of the thread this page shows, in sight: no toast then. */
+export function shownInThread(notification) {
+  const data = (notification && notification.data) || {};
+  return (
+    notification.kind === "message" &&
+    thread !== null &&
+    data.order_id === Number.parseInt(thread.dataset.orderId, 10) &&
+    document.visibilityState === "visible"
+  );
+}
+
 /** What a `message` notification changes on this page besides its toast. */
 export function applyMessageNotification(notification) {
   if (document.body.dataset.admin) {
