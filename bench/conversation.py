@@ -145,16 +145,21 @@ async def measure(args: argparse.Namespace, work: Path) -> dict:
             await _ok(admin.call("watch_order", {"order_id": order_id}))
             await _ok(owner.call("watch_order", {"order_id": order_id}))
         await messages(owner, arrivals, watched[0], 10)  # warm up
-        results = {
-            "idle_sockets": len(idle),
-            "message": summary_ms(await messages(owner, arrivals, watched[0], args.messages)),
-            "order_status": summary_ms(
-                await statuses(server.url, admin_cookie, csrf, status_orders, inbox, args.changes)
+        timed = {
+            "message": (lambda: messages(owner, arrivals, watched[0], args.messages), args.messages),
+            "order_status": (
+                lambda: statuses(server.url, admin_cookie, csrf, status_orders, inbox, args.changes),
+                args.changes,
             ),
-            "floor_typing_relay": summary_ms(await typings(owner, arrivals, watched, args.messages)),
-            "floor_ack_round_trip": summary_ms(await round_trips(owner, args.messages)),
-            "server_rss_kib": server.rss_kib(),
+            "floor_typing_relay": (lambda: typings(owner, arrivals, watched, args.messages), args.messages),
+            "floor_ack_round_trip": (lambda: round_trips(owner, args.messages), args.messages),
         }
+        results = {"idle_sockets": len(idle), "load_average_before": os.getloadavg()[0]}
+        for name, (run, count) in timed.items():
+            cpu = server.cpu_seconds()
+            results[name] = summary_ms(await run())
+            results[name]["server_cpu_ms_each"] = round((server.cpu_seconds() - cpu) * 1000 / count, 2)
+        results["server_rss_kib"] = server.rss_kib()
         for conn in (*idle, admin, owner):
             conn.closing = True
             conn.close()
@@ -165,16 +170,17 @@ async def measure(args: argparse.Namespace, work: Path) -> dict:
 
 def render(results: dict) -> str:
     def row(name: str, figures: dict, target: str = "") -> str:
-        p50, p99 = figures.get("p50_ms"), figures.get("p99_ms")
-        return f"| {name} | {p50} / {p99} ms | {figures.get('n')} | {target} |"
+        p50, p99, cpu = figures.get("p50_ms"), figures.get("p99_ms"), figures.get("server_cpu_ms_each")
+        return f"| {name} | {p50} / {p99} ms | {cpu} ms | {figures.get('n')} | {target} |"
 
     message = results["message"]
     met = message.get("p99_ms") is not None and message["p99_ms"] < TARGET_P99_MS
     lines = [
-        f"(f) order conversation, one eventlet worker, {results['idle_sockets']} idle sockets connected",
+        f"(f) order conversation, one eventlet worker, {results['idle_sockets']} idle sockets connected"
+        f" (load average {results['load_average_before']:.1f} before)",
         "",
-        "| | p50 / p99 | samples | target |",
-        "|---|---|---|---|",
+        "| | p50 / p99 | server CPU each | samples | target |",
+        "|---|---|---|---|---|",
         row(
             "message: send_message → the admin's socket",
             message,
