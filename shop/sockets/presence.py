@@ -20,6 +20,8 @@ TYPING_SECONDS (on <body>) unless it comes again.
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from flask import Flask
@@ -157,7 +159,8 @@ class Presence:
 
     def connected(self, sid: str, user_id: int, admin: bool) -> None:
         self.sockets[sid] = (user_id, admin)
-        self.store.add_socket(sid, user_id, admin, self.ttl)
+        with store_may_fail("add a socket"):
+            self.store.add_socket(sid, user_id, admin, self.ttl)
 
     def disconnected(self, sid: str) -> None:
         for watch in list(self.watches.get(sid, {}).values()):
@@ -165,7 +168,8 @@ class Presence:
         self.watches.pop(sid, None)
         user = self.sockets.pop(sid, None)
         if user is not None:
-            self.store.remove_socket(sid, *user)
+            with store_may_fail("remove a socket"):
+                self.store.remove_socket(sid, *user)
 
     def watch(self, sid: str, watch: Watch) -> dict:
         """Start watching and tell the order's watchers here; the presence as this side sees it."""
@@ -174,7 +178,8 @@ class Presence:
             raise InvalidInput(f"Watch at most {MAX_WATCHED_ORDERS} orders at once.")
         watched[watch.order_id] = watch
         if watch.for_shop:
-            self.store.view(watch.order_id, sid, watch.name, self.ttl)
+            with store_may_fail("add a viewer"):
+                self.store.view(watch.order_id, sid, watch.name, self.ttl)
         customer, shop = self.tell(watch.order_id, watch.owner_id)
         return shop if watch.for_shop else customer
 
@@ -184,7 +189,8 @@ class Presence:
             return
         self.typed.pop((sid, order_id), None)
         if watch.for_shop:
-            self.store.unview(order_id, sid)
+            with store_may_fail("remove a viewer"):
+                self.store.unview(order_id, sid)
             self.tell(order_id, watch.owner_id)
 
     def watching(self, sid: str, order_id: int) -> Watch:
@@ -194,12 +200,16 @@ class Presence:
         return watch
 
     def payloads(self, order_id: int, owner_id: int) -> tuple[dict, dict]:
-        customer = {
-            "order_id": order_id,
-            "customer_online": self.store.user_online(owner_id),
-            "shop_online": self.store.shop_online(),
-        }
-        return customer, {**customer, "viewing": self.store.viewing(order_id)}
+        """The order's presence as the customer and as the shop see it (nobody, while
+        the store cannot be read: its entries are back at the next refresh)."""
+        customer = {"order_id": order_id, "customer_online": False, "shop_online": False}
+        viewing: list[str] = []
+        with store_may_fail("read presence"):
+            customer.update(
+                customer_online=self.store.user_online(owner_id), shop_online=self.store.shop_online()
+            )
+            viewing = self.store.viewing(order_id)
+        return customer, {**customer, "viewing": viewing}
 
     def tell(self, order_id: int, owner_id: int) -> tuple[dict, dict]:
         """Push the order's presence to its watchers on this worker now; the other workers
@@ -239,6 +249,16 @@ class Presence:
             publisher.send("typing", shown, order_room(order_id))
         payload = {"order_id": order_id, "name": watch.name, "is_shop": watch.for_shop}
         publisher.send("typing", payload, order_shop_room(order_id), skip_sid=sid)
+
+
+@contextmanager
+def store_may_fail(what: str) -> Iterator[None]:
+    """Redis down must not refuse a connection or fail an event: presence is a hint,
+    and every entry comes back at its worker's next refresh."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        log.warning("presence: could not %s: %s", what, exc)
 
 
 _presence: Presence | None = None

@@ -14,7 +14,15 @@ import pytest
 
 from testing.processes import tail
 from testing.server import LiveServer, prepare_database, running_workers
-from testing.services import SHARED_REDIS, postgres_database, require_postgres, require_redis, unique_channel
+from testing.services import (
+    SHARED_REDIS,
+    RedisServer,
+    postgres_database,
+    require_postgres,
+    require_redis,
+    require_redis_server_binary,
+    unique_channel,
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -39,6 +47,15 @@ def seeded_database() -> Iterator[str]:
     with postgres_database() as url:
         prepare_database(url)
         yield url
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop: never the machine's shared one."""
+    require_redis_server_binary()
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

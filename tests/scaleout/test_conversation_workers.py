@@ -187,3 +187,25 @@ def test_presence_is_shared_and_a_killed_worker_leaves_nobody_online(
         )
     finally:
         doomed.stop()
+
+
+def test_with_redis_down_sockets_connect_and_messages_are_stored_and_caught_up(
+    seeded_database, private_redis, tmp_path
+):
+    """Presence lives in Redis, but is a hint: with Redis gone a socket still connects,
+    watches and sends (the message is stored; its push waits for nobody), and a client
+    catches up by watch once it is back."""
+    env = {"SOCKETIO_MESSAGE_QUEUE": private_redis.url, "SOCKETIO_CHANNEL": unique_channel()}
+    owner_email = insert_user(seeded_database, "Rita")
+    with running_workers(seeded_database, tmp_path, count=1, **env) as (worker,):
+        owner = on(worker, owner_email)
+        order_id = owner.place_order(insert_product(seeded_database))
+        private_redis.stop()
+        with owner.connect() as sock:
+            watched = watch(sock, order_id)["presence"]
+            assert watched["order_id"] == order_id
+            sent = say(sock, order_id, "Is anyone there?")
+        private_redis.start()
+        with owner.connect() as again:
+            caught_up = again.call("watch_order", {"order_id": order_id, "after_id": 0})
+            assert [m["id"] for m in caught_up["messages"]] == [sent["id"]]
