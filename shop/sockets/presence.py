@@ -225,7 +225,8 @@ class Presence:
         """Refresh this worker's entries; tell its own watchers what changed (expiry included)."""
         if refresh:
             views = [(sid, w) for sid, ws in self.watches.items() for w in ws.values() if w.for_shop]
-            self.store.refresh(dict(self.sockets), views, self.ttl)
+            with store_may_fail("refresh this worker's entries"):
+                self.store.refresh(dict(self.sockets), views, self.ttl)
         orders = {w.order_id: w.owner_id for ws in self.watches.values() for w in ws.values()}
         for order_id in list(self.last_told):
             if order_id not in orders:
