@@ -199,15 +199,15 @@ class Presence:
             raise InvalidInput("Watch the order first (watch_order).")
         return watch
 
-    def payloads(self, order_id: int, owner_id: int) -> tuple[dict, dict]:
+    def payloads(self, order_id: int, owner_id: int, shop_online: bool | None = None) -> tuple[dict, dict]:
         """The order's presence as the customer and as the shop see it (nobody, while
-        the store cannot be read: its entries are back at the next refresh)."""
+        the store cannot be read: its entries are back at the next refresh).
+        ``shop_online`` is the same for every order: a tick reads it once."""
         customer = {"order_id": order_id, "customer_online": False, "shop_online": False}
         viewing: list[str] = []
         with store_may_fail("read presence"):
-            customer.update(
-                customer_online=self.store.user_online(owner_id), shop_online=self.store.shop_online()
-            )
+            online = self.store.shop_online() if shop_online is None else shop_online
+            customer.update(customer_online=self.store.user_online(owner_id), shop_online=online)
             viewing = self.store.viewing(order_id)
         return customer, {**customer, "viewing": viewing}
 
@@ -231,8 +231,12 @@ class Presence:
         for order_id in list(self.last_told):
             if order_id not in orders:
                 del self.last_told[order_id]
+        shop_online = None
+        if orders:
+            with store_may_fail("read presence"):
+                shop_online = self.store.shop_online()
         for order_id, owner_id in orders.items():
-            customer, shop = self.payloads(order_id, owner_id)
+            customer, shop = self.payloads(order_id, owner_id, shop_online)
             if self.last_told.get(order_id) != (customer, shop):
                 self.last_told[order_id] = (customer, shop)
                 publisher.send_here("presence", customer, order_room(order_id))
