@@ -60,6 +60,7 @@ def test_a_shopper_and_an_admin_chat_live_in_two_pages(browsing):
     expect(admin.locator("[data-seen]")).to_be_visible()
     toast = steps.toast(elsewhere, "message")
     expect(toast.filter(has_text=f"Hearth & Bean answered about order #{order_id}")).to_be_visible()
+    expect(steps.unread_badge(elsewhere)).to_be_hidden()  # the open thread read it: every tab's badge clears
 
     for page in (shopper, admin, elsewhere, conversations):
         assert steps.still_same_document(page)

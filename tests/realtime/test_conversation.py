@@ -169,6 +169,28 @@ def test_read_receipts_reach_the_writer_and_clear_every_tab_of_every_admin(
         assert [n for n in unread if n["kind"] == "message" and n["data"]["order_id"] == order_id] == []
 
 
+def test_the_customer_reading_clears_their_badge_in_every_tab_and_shows_the_shop_seen(live, order, connect):
+    owner, order_id = order
+    tab, other_tab = connect(owner), connect(owner)
+    admin_page = connect(admin_on(live.url))
+    for sock in (tab, admin_page):
+        sock.call("watch_order", {"order_id": order_id})
+    answer = say(admin_page, order_id, "Your parcel leaves today.")
+    [note] = other_tab.wait_for("notification")
+    assert not note["read"]
+
+    assert tab.call("read_messages", {"order_id": order_id, "up_to_id": answer["id"]}) == {
+        "ok": True,
+        "unread": 0,
+    }
+
+    assert other_tab.wait_for("unread")[-1] == {"unread": 0}
+    seen = admin_page.wait_for_match("messages_read", lambda r: r["side"] == "customer")
+    assert seen["up_to_id"] == answer["id"]
+    mine = {"order_id": order_id, "side": "customer", "up_to_id": answer["id"]}
+    assert tab.wait_for("messages_read") == [mine]  # the shop's count of unread threads is for admins
+
+
 def test_typing_reaches_the_other_side_once_per_throttle_and_names_only_the_shop(live, order, connect):
     owner, order_id = order
     tab, admin_page = connect(owner), connect(admin_on(live.url))
