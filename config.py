@@ -88,6 +88,13 @@ class Config:
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     METRICS_ALLOW = _env_list("METRICS_ALLOW") or ["127.0.0.1", "::1"]
 
+    # The order conversation: messages one person may send in any minute (forms and socket
+    # together), and how long a socket counts as present without its worker refreshing it
+    # (a worker killed with kill -9 leaves nobody "online" for longer).
+    MESSAGES_PER_MINUTE = int(os.environ.get("MESSAGES_PER_MINUTE", "20"))
+    PRESENCE_TTL_SECONDS = float(os.environ.get("PRESENCE_TTL_SECONDS", "45"))
+    TYPING_SECONDS = float(os.environ.get("TYPING_SECONDS", "4"))
+
     PRODUCTS_PER_PAGE = 12
     # Product photos: where their files live (every worker must see the same folder), the
     # largest upload (one request, one or more files), the most pixels a photo may have

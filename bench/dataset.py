@@ -59,7 +59,9 @@ def _insert_orders(owner_id: int, count: int) -> list[int]:
             Order(
                 user_id=owner_id,
                 status="placed",
+                items_cents=product.price_cents,
                 total_cents=product.price_cents,
+                payment_method="pay_on_delivery",  # ships unpaid: status changes need no confirmation
                 idempotency_key=f"bench-{i}",
                 items=[
                     OrderItem(

@@ -30,7 +30,7 @@ def admin_session(server: Server, order_id: int) -> tuple[str, str]:
     return admin.cookie_header, token
 
 
-async def _changes(
+async def status_changes(
     admin: sioclient.Http, csrf: str, orders: list[int], inboxes: list[Inbox], count: int
 ) -> list[list[float]]:
     """Post ``count`` status changes; per inbox, the latency of each."""
@@ -85,7 +85,7 @@ async def _single(url, secret, owner_cookie, orders, changes, cpus, log_dir) -> 
         inbox = Inbox()
         owner = await sioclient.connect(server.url, cookie=owner_cookie, on_event=inbox.on_event)
         admin = sioclient.Http(server.url, cookie)
-        (latencies,) = await _changes(admin, csrf, orders, [inbox], changes)
+        (latencies,) = await status_changes(admin, csrf, orders, [inbox], changes)
         owner.closing = True
         return latencies
     finally:
@@ -106,7 +106,7 @@ async def _pair(url, secret, owner_cookie, orders, changes, cpus, log_dir, redis
         ]
         await asyncio.sleep(0.5)  # both workers subscribed to the channel
         admin = sioclient.Http(workers[0].url, cookie)
-        latencies = await _changes(admin, csrf, orders, inboxes, changes)
+        latencies = await status_changes(admin, csrf, orders, inboxes, changes)
         for tab in tabs:
             tab.closing = True
         return latencies

@@ -2,6 +2,8 @@
 
 from uuid import uuid4
 
+from flask import current_app, flash
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,14 +15,17 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from shop.services import messages
 from shop.services.addresses import COUNTRIES, AddressFields, address_errors
 from shop.services.cart import FORM_EXPIRED, MAX_QUANTITY, ShownCart, ShownLine
 from shop.services.checkout import CheckoutQuote
-from shop.services.errors import DomainError, InvalidInput
+from shop.services.errors import DomainError, InvalidInput, NotFound
+from shop.services.messages import MAX_BODY
 from shop.services.orders import Delivery
 
 NEW_ADDRESS = "new"
@@ -28,6 +33,35 @@ NEW_ADDRESS = "new"
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+def send_from_form(form: "MessageForm", order_id: int, as_shop: bool) -> DomainError | None:
+    """Send the message form's text as the signed-in user: None when sent (flashed), else
+    the refusal to show with the page (flashed too). No such order raises NotFound."""
+    limit = current_app.config["MESSAGES_PER_MINUTE"]
+    try:
+        reader = messages.Reader.of(current_user)
+        messages.send_message(reader, order_id, form.body.data, form.client_id.data, limit, as_shop)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return exc
+    flash("Message sent.", "success")
+    return None
+
+
+class MessageForm(FlaskForm):
+    """A message of an order's thread. The body's rules are the service's (1 to 2,000
+    characters after trimming); ``client_id`` is new on every render, so that the same
+    page posted twice stores one message."""
+
+    body = TextAreaField("Your message", render_kw={"rows": 3, "maxlength": MAX_BODY})
+    client_id = HiddenField()
+
+    def fresh(self) -> "MessageForm":
+        self.client_id.data = uuid4().hex
+        return self
 
 
 class QuantityForm(FlaskForm):

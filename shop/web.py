@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from shop import metrics
 from shop.cart import guest
-from shop.services import cart, notifications
+from shop.services import cart, messages, notifications
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -84,6 +84,8 @@ def navigation_counts() -> dict:
             "last_seq": top_seq,
             "inbox_epoch": epoch,
         }
+        if current_user.is_admin:
+            g.nav_counts["unread_threads"] = messages.unread_threads()
     return g.nav_counts
 
 

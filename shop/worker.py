@@ -2,7 +2,7 @@
 
 Started by the serving layer in every worker (serving.serve), never by the
 CLI or tests: telling its own sockets where their inbox stands, and keeping
-its line to the message queue honest.
+its line to the message queue honest, and keeping its sockets' presence fresh.
 """
 
 import logging
@@ -15,12 +15,14 @@ from shop.realtime.queue import WatchedRedisManager
 from shop.realtime.rooms import ADMINS
 from shop.services import notifications
 from shop.sockets import guard, transports
+from shop.sockets.presence import keep_presence
 
 log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> None:
     socketio.start_background_task(check_positions, app)
+    socketio.start_background_task(keep_presence, app)
     manager = socketio.server.manager
     if isinstance(manager, WatchedRedisManager):
         socketio.start_background_task(watch_queue, manager, app.config)

@@ -5,7 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -94,6 +95,21 @@ class LiveServer(Closing):
     def database(self) -> AbstractContextManager[Session]:
         """An app context on this server's own database (and media folder), for set-up and checks."""
         return database_session(self.database_url, MEDIA_ROOT=str(self.media_root))
+
+
+@contextmanager
+def running_workers(
+    database_url: str, log_dir: Path, count: int = 2, **env: str
+) -> Iterator[list[LiveServer]]:
+    """``count`` servers on one database (and, given the env, one message queue), all ended on every path."""
+    workers: list[LiveServer] = []
+    try:
+        for _ in range(count):
+            workers.append(LiveServer(database_url, log_dir, **env).start())
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 def start_server(tmp_path_factory, photos: bool = False, **env: str) -> LiveServer:

@@ -141,3 +141,15 @@ def mark_page(page: Page) -> None:
 
 def still_same_document(page: Page) -> bool:
     return page.evaluate("() => window.__sameDocument === true")
+
+
+def thread_messages(page: Page) -> Locator:
+    """The messages of the order conversation on an order page (the shopper's or the admin's)."""
+    return page.locator("[data-thread] [data-messages] > li")
+
+
+def send_message(page: Page, text: str) -> None:
+    """Write in the order page's conversation box and send it."""
+    thread = page.locator("[data-thread]")
+    thread.get_by_label("Your message").fill(text)
+    thread.get_by_role("button", name="Send").click()

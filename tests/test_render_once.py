@@ -44,6 +44,8 @@ TEMPLATES_NEEDED = {
     "data-payment-form": {"payment-changed"},
     "data-inbox": {"inbox-item"},
     "data-stock-badge": {"stock-badge"},
+    "data-thread": {"message-item"},
+    "data-conversations": {"conversation-row"},
 }
 TEMPLATE_ELEMENT = re.compile(r'<template data-template="([a-z-]+)">.*?</template>', re.S)
 
@@ -133,6 +135,7 @@ def signed_in_pages(client, app) -> dict[str, str]:
         f"/admin/orders/{order.id}",
         "/admin/products",
         f"/admin/products/{teapot.id}/edit",
+        "/admin/conversations",
         "/notifications",
     ):
         pages[f"admin {path}"] = client.get(path).get_data(as_text=True)

@@ -14,10 +14,11 @@ from shop.admin.forms import (
     StatusForm,
     StockForm,
 )
-from shop.forms import ActionForm, page_number, require_valid
+from shop.forms import ActionForm, MessageForm, page_number, require_valid, send_from_form
 from shop.models.order import STATUSES
-from shop.services import catalog, orders, payments, photos, shipping
+from shop.services import catalog, messages, orders, payments, photos, shipping
 from shop.services.errors import DomainError
+from shop.services.messages import Reader
 from shop.web import takes_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -90,6 +91,26 @@ def order_payment(order_id: int):
         return render_order(orders.get_order(order_id), payment=form), exc.status
     flash(f"Order #{order_id} is now {form.status.data}.", "success")
     return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+@bp.route("/orders/<int:order_id>/messages", methods=["POST"])
+def order_message(order_id: int):
+    """Answer the customer, as the shop (the form without JavaScript; with it, the socket)."""
+    order = orders.get_order(order_id)
+    form = MessageForm()
+    refused = send_from_form(form, order_id, as_shop=True)
+    if refused:
+        return render_order(order, message_form=form), refused.status
+    return redirect(url_for("admin.order_detail", order_id=order_id, _anchor="thread"))
+
+
+@bp.route("/conversations")
+def conversations():
+    """Every order's conversation, those the shop has not read first; updates live."""
+    page = request.args.get("page", 1, type=page_number)
+    found = messages.conversations(page, current_app.config["ORDERS_PER_PAGE"])
+    last = messages.last_messages([state.order_id for state in found.items])
+    return render_template("admin/conversations.html", threads=found, last=last)
 
 
 @bp.route("/shipping")
@@ -353,11 +374,18 @@ def shipping_method_form(method) -> ShippingMethodForm:
     return form
 
 
-def render_order(order, form: StatusForm | None = None, payment: PaymentForm | None = None):
+def render_order(
+    order,
+    form: StatusForm | None = None,
+    payment: PaymentForm | None = None,
+    message_form: MessageForm | None = None,
+):
     return render_template(
         "admin/order.html",
         order=order,
         form=form or status_form(order),
         payment_form=payment or payment_form(order),
         needs_payment=orders.needs_payment_before_shipping(order),
+        thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
+        message_form=(message_form or MessageForm(formdata=None)).fresh(),
     )

@@ -3,6 +3,7 @@
 from shop.models.address import Address
 from shop.models.cart import CartItem
 from shop.models.catalog import Category, Product, ProductPhoto, StockWatch
+from shop.models.message import OrderMessage, OrderThread
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
 from shop.models.shipping import ShippingMethod
@@ -24,8 +25,10 @@ __all__ = [
     "Order",
     "OrderDelivery",
     "OrderEvent",
+    "OrderMessage",
     "OrderItem",
     "OrderPaymentEvent",
+    "OrderThread",
     "Product",
     "ProductPhoto",
     "ShippingMethod",

@@ -8,12 +8,13 @@ from shop.extensions import db
 from shop.models.base import utcnow
 from shop.models.types import UTCDateTime
 
-ORDER_STATUS, NEW_ORDER, LOW_STOCK, BACK_IN_STOCK, PAYMENT_STATUS = (
+ORDER_STATUS, NEW_ORDER, LOW_STOCK, BACK_IN_STOCK, PAYMENT_STATUS, MESSAGE = (
     "order_status",
     "new_order",
     "low_stock",
     "back_in_stock",
     "payment_status",
+    "message",
 )
 # What only admins are told: a user who is no admin any more no longer gets these.
 ADMIN_KINDS = frozenset({NEW_ORDER, LOW_STOCK})

@@ -1,9 +1,10 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shop.forms import ActionForm, page_number
-from shop.services import orders
+from shop.forms import ActionForm, MessageForm, page_number, send_from_form
+from shop.services import messages, orders
 from shop.services.errors import DomainError
+from shop.services.messages import Reader
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -24,9 +25,8 @@ def index():
 
 @bp.route("/<int:order_id>")
 def detail(order_id: int):
-    """One of my orders with its timeline; anyone else's is a 404."""
-    order = orders.get_order_for(current_user.id, order_id)
-    return render_template("orders/detail.html", order=order, action_form=ActionForm())
+    """One of my orders with its timeline and its conversation; anyone else's is a 404."""
+    return render_detail(orders.get_order_for(current_user.id, order_id))
 
 
 @bp.route("/<int:order_id>/cancel", methods=["POST"])
@@ -36,7 +36,25 @@ def cancel(order_id: int):
         orders.cancel_order(order_id, current_user.id)
     except DomainError as exc:
         flash(exc.message, "error")
-        order = orders.get_order_for(current_user.id, order_id)
-        return render_template("orders/detail.html", order=order, action_form=ActionForm()), exc.status
+        return render_detail(orders.get_order_for(current_user.id, order_id)), exc.status
     flash(f"Order #{order_id} is cancelled.", "success")
     return redirect(url_for("orders.detail", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/messages", methods=["POST"])
+def send_message(order_id: int):
+    """Write to the shop about my order (the form without JavaScript; with it, the socket)."""
+    order = orders.get_order_for(current_user.id, order_id)
+    form = MessageForm()
+    refused = send_from_form(form, order_id, as_shop=False)
+    if refused:
+        return render_detail(order, form), refused.status
+    return redirect(url_for("orders.detail", order_id=order_id, _anchor="thread"))
+
+
+def render_detail(order, message_form: MessageForm | None = None):
+    thread = messages.thread_for(Reader.of(current_user), order.id, as_shop=False)
+    form = (message_form or MessageForm(formdata=None)).fresh()
+    return render_template(
+        "orders/detail.html", order=order, action_form=ActionForm(), thread=thread, message_form=form
+    )

@@ -18,7 +18,7 @@ from shop import metrics
 from shop.extensions import socketio
 from shop.models.base import utcnow
 from shop.realtime.queue import HEARTBEAT_ROOM
-from shop.realtime.rooms import ADMINS, product_room, user_room
+from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ _DISCONNECTS = "shop.pending_disconnects"
 _LEAVES = "shop.pending_room_leaves"
 
 
-def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str) -> None:
+def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str | list[str]) -> None:
     session.info.setdefault(_PENDING, []).append((event_name, payload, to))
 
 
@@ -69,6 +69,28 @@ def queue_unread(session: Session, user_id: int, unread: int) -> None:
     queue_push(session, "unread", {"unread": unread}, user_room(user_id))
 
 
+def queue_message(session: Session, message) -> None:
+    """A new message of an order's thread: to the pages watching it, each side as it sees
+    the author, and to the author's own other tabs and devices. A socket in several of
+    the rooms of one emit gets it once."""
+    customer_rooms = [order_room(message.order_id)]
+    shop_rooms = [order_shop_room(message.order_id)]
+    (shop_rooms if message.is_shop else customer_rooms).append(user_room(message.author_id))
+    queue_push(session, "message", message.to_payload(for_shop=False), customer_rooms)
+    queue_push(session, "message", message.to_payload(for_shop=True), shop_rooms)
+
+
+def queue_messages_read(
+    session: Session, order_id: int, owner_id: int, side: str, up_to_id: int, unread_threads: int
+) -> None:
+    """One side read the thread: the other side shows "Seen", the reader's other tabs (every
+    admin's, for the shop) clear what they showed as unread; admins get the count of unread threads."""
+    payload = {"order_id": order_id, "side": side, "up_to_id": up_to_id}
+    queue_push(session, "messages_read", payload, [order_room(order_id), user_room(owner_id)])
+    shop_payload = {**payload, "unread_threads": unread_threads}
+    queue_push(session, "messages_read", shop_payload, [order_shop_room(order_id), ADMINS])
+
+
 def queue_disconnect(session: Session, sids: list[str]) -> None:
     """Close these sockets (on whichever worker holds them) after the commit."""
     session.info.setdefault(_DISCONNECTS, []).extend(sids)
@@ -79,13 +101,23 @@ def queue_leave_room(session: Session, sids: list[str], room: str) -> None:
     session.info.setdefault(_LEAVES, []).extend((sid, room) for sid in sids)
 
 
-def send(event_name: str, payload: dict[str, Any], to: str) -> None:
-    """Emit now. Never raises: the database already holds the truth."""
+def send(event_name: str, payload: dict[str, Any], to: str | list[str], skip_sid: str | None = None) -> None:
+    """Emit now. Never raises: the database already holds the truth (and what is sent
+    without a commit, presence and typing, is gone in seconds anyway)."""
     try:
-        socketio.emit(event_name, payload, to=to)
+        socketio.emit(event_name, payload, to=to, skip_sid=skip_sid)
         metrics.PUSHES.labels(event_name).inc()
     except Exception:  # a broken queue must not fail a committed change
         metrics.PUSH_FAILURES.labels(event_name).inc()
+        log.exception("push of %s to %s failed", event_name, to)
+
+
+def send_here(event_name: str, payload: dict[str, Any], to: str) -> None:
+    """Emit to this worker's sockets only (every worker tells its own), never raising."""
+    try:
+        socketio.emit(event_name, payload, to=to, ignore_queue=True)
+        metrics.PUSHES.labels(event_name).inc()
+    except Exception:
         log.exception("push of %s to %s failed", event_name, to)
 
 
@@ -93,13 +125,7 @@ def send_position(user_id: int, epoch: str, top_seq: int) -> None:
     """Tell this worker's sockets of a user where their inbox stands (not through the
     queue: every worker tells its own), so that a client behind catches up even when
     the push it missed was the last one."""
-    try:
-        socketio.emit(
-            "position", {"epoch": epoch, "top_seq": top_seq}, to=user_room(user_id), ignore_queue=True
-        )
-        metrics.PUSHES.labels("position").inc()
-    except Exception:
-        log.exception("position push to user %s failed", user_id)
+    send_here("position", {"epoch": epoch, "top_seq": top_seq}, user_room(user_id))
 
 
 def leave_room_here(sid: str, room: str) -> None:

@@ -79,6 +79,7 @@ def client_limits(config) -> dict[str, float | int]:
         "socket_rate": config["SOCKET_EVENT_RATE"],
         "socket_burst": config["SOCKET_EVENT_BURST"],
         "max_products": MAX_PRODUCT_ROOMS,
+        "typing_seconds": config["TYPING_SECONDS"],
     }
 
 

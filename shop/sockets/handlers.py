@@ -13,9 +13,11 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from shop.extensions import socketio
-from shop.realtime.rooms import ADMINS, product_room, user_room
-from shop.services import accounts, catalog, notifications
+from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
+from shop.services import accounts, catalog, messages, notifications
+from shop.services.messages import Reader
 from shop.sockets import guard, transports
+from shop.sockets.presence import presence
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ def on_connect(auth: Any = None) -> dict | None:
     if current_user.is_admin:
         join_room(ADMINS)
     accounts.record_socket(request.sid, current_user.id, current_user.login_token)
+    presence().connected(request.sid, current_user.id, current_user.is_admin)
     return None
 
 
@@ -42,6 +45,10 @@ def on_disconnect(reason: Any = None) -> dict | None:
         return guard.refused_event(guard.ReservedEvent("disconnect is not an event a client may send."))
     guard.release(request.sid)
     transports.close_transport_of(request.sid)
+    try:
+        presence().disconnected(request.sid)
+    except Exception:  # the store is down: its entries expire by themselves
+        log.exception("could not take socket %s out of presence", request.sid)
     try:
         accounts.forget_socket(request.sid)
     except Exception:  # python-socketio must still take the socket out of its rooms
@@ -81,3 +88,41 @@ def on_unsubscribe_product(payload: dict) -> dict:
 @guard.client_event("mark_read")
 def on_mark_read(payload: dict) -> dict:
     return {"unread": notifications.mark_read(current_user.id, guard.int_field(payload, "up_to_seq"))}
+
+
+@guard.client_event("send_message")
+def on_send_message(payload: dict) -> dict:
+    order_id, limit = guard.int_field(payload, "order_id"), current_app.config["MESSAGES_PER_MINUTE"]
+    body, client_id = payload.get("body"), payload.get("client_id")
+    return {"message": messages.send_message(Reader.of(current_user), order_id, body, client_id, limit)}
+
+
+@guard.client_event("read_messages")
+def on_read_messages(payload: dict) -> dict:
+    order_id, up_to_id = guard.int_field(payload, "order_id"), guard.int_field(payload, "up_to_id")
+    return {"unread": messages.read_messages(Reader.of(current_user), order_id, up_to_id)}
+
+
+@guard.client_event("watch_order")
+def on_watch_order(payload: dict) -> dict:
+    watch = messages.watch_of(
+        Reader.of(current_user), current_user.name, guard.int_field(payload, "order_id")
+    )
+    join_room(order_shop_room(watch.order_id) if watch.for_shop else order_room(watch.order_id))
+    missed = messages.messages_after(watch, guard.int_field({"after_id": 0, **payload}, "after_id"))
+    return {"presence": presence().watch(request.sid, watch), "messages": missed}
+
+
+@guard.client_event("unwatch_order")
+def on_unwatch_order(payload: dict) -> dict:
+    order_id = guard.int_field(payload, "order_id")
+    leave_room(order_room(order_id))
+    leave_room(order_shop_room(order_id))
+    presence().unwatch(request.sid, order_id)
+    return {}
+
+
+@guard.client_event("typing")
+def on_typing(payload: dict) -> dict:
+    presence().typing(request.sid, guard.int_field(payload, "order_id"))
+    return {}

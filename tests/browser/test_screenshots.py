@@ -1,5 +1,5 @@
-"""Screenshots for the README: the catalogue, the checkout and an order on a phone,
-the admin orders on a desktop.
+"""Screenshots for the README: the catalogue, the checkout, an order and an order's
+conversation on a phone, the admin orders on a desktop.
 
 They go to docs/screenshots/ only with SCREENSHOTS=1 (``SCREENSHOTS=1 make test
 PYTEST_ARGS=tests/browser/test_screenshots.py``); otherwise to a temporary folder,
@@ -45,6 +45,7 @@ ORDERS = [
     ("Tomás Ferreira", {"Sourdough Starter Kit": 1, "Flaky Sea Salt, 250 g": 2}, ["processing"]),
 ]
 SHOWCASE_ORDER = 4  # Sam's order with the dripper: shipped live during the test
+CONVERSATION_ORDER = 6  # Sam's candles: he asks about them, the shop answers
 LIVE_ORDER = ("Maya Lindqvist", {"Glass Storage Jars, set of 6": 1, "Canvas Tote Bag": 2})  # €62.00
 
 
@@ -141,3 +142,23 @@ def test_screenshots_of_the_shop_on_a_phone_and_the_admin_on_a_desktop(showcase_
     assert png_size(folder / "checkout-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
     assert png_size(folder / "order-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])
     assert png_size(folder / "admin-orders-desktop.png") == (DESKTOP["width"], DESKTOP["height"])
+
+
+def test_screenshot_of_an_order_conversation_on_a_phone(showcase_browsing, folder):
+    phone = showcase_browsing.page(viewport=PHONE, device_scale_factor=2)
+    steps.log_in(phone, DEMO_SHOPPER[0], DEMO_SHOPPER[2])
+    phone.goto(f"/orders/{CONVERSATION_ORDER}")
+    steps.wait_until_live(phone)
+    admin = showcase_browsing.admin(viewport=DESKTOP)
+    admin.goto(f"/admin/orders/{CONVERSATION_ORDER}")
+    steps.wait_until_live(admin)
+
+    steps.send_message(phone, "Could the two candles be gift-wrapped? They are a present.")
+    expect(steps.thread_messages(admin)).to_have_count(1)
+    steps.send_message(admin, "Of course: we wrap them in kraft paper with a sprig of rosemary.")
+    expect(steps.thread_messages(phone)).to_have_count(2)
+    expect(phone.locator("[data-presence]")).to_have_text("The shop is online")
+    phone.locator("[data-thread]").scroll_into_view_if_needed()
+    phone.screenshot(path=folder / "conversation-phone.png", animations="disabled")
+
+    assert png_size(folder / "conversation-phone.png") == (2 * PHONE["width"], 2 * PHONE["height"])

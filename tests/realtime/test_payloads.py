@@ -13,6 +13,11 @@ FIELDS = {
     "subscribe_product": "product_id",
     "unsubscribe_product": "product_id",
     "mark_read": "up_to_seq",
+    "send_message": "order_id",
+    "read_messages": "order_id",
+    "watch_order": "order_id",
+    "unwatch_order": "order_id",
+    "typing": "order_id",
 }
 
 NOT_AN_OBJECT = [None, [], [1, 2], "after_seq=1", 7, 1.5, True]

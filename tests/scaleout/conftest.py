@@ -14,8 +14,16 @@ import pytest
 
 from testing.nginx import Nginx, WorkerScript, require_nginx
 from testing.processes import tail
-from testing.server import LiveServer, prepare_database
-from testing.services import SHARED_REDIS, postgres_database, require_postgres, require_redis, unique_channel
+from testing.server import LiveServer, prepare_database, running_workers
+from testing.services import (
+    SHARED_REDIS,
+    RedisServer,
+    postgres_database,
+    require_postgres,
+    require_redis,
+    require_redis_server_binary,
+    unique_channel,
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -42,20 +50,22 @@ def seeded_database() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop: never the machine's shared one."""
+    require_redis_server_binary()
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def two_workers(seeded_database, tmp_path_factory) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Workers A and B on their own ports, sharing PostgreSQL and a Redis channel."""
     require_redis()
-    log_dir = tmp_path_factory.mktemp("workers")
     env = {"SOCKETIO_MESSAGE_QUEUE": SHARED_REDIS, "SOCKETIO_CHANNEL": unique_channel()}
-    workers = []
-    try:
-        for _ in range(2):
-            workers.append(LiveServer(seeded_database, log_dir, **env).start())
-        yield workers[0], workers[1]
-    finally:
-        for worker in workers:
-            worker.stop()
+    with running_workers(seeded_database, tmp_path_factory.mktemp("workers"), **env) as (a, b):
+        yield a, b
 
 
 @pytest.fixture(scope="module")

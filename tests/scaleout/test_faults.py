@@ -18,10 +18,8 @@ from testing.processes import wait_until
 from testing.server import LiveServer
 from testing.services import (
     SHARED_REDIS,
-    RedisServer,
     query,
     require_redis,
-    require_redis_server_binary,
     unique_channel,
 )
 from testing.shopper import Shopper, admin_on
@@ -51,15 +49,6 @@ def assert_nothing_lost(sock: LiveSocket, seen_before: int, expected: list[int])
     live = {n["seq"] for n in sock.of("notification")}
     assert sorted(live | set(synced)) == expected == list(range(1, len(expected) + 1))
     return synced
-
-
-@pytest.fixture
-def private_redis(tmp_path) -> Iterator[RedisServer]:
-    """A redis-server of the test's own, which it may stop: never the machine's shared one."""
-    require_redis_server_binary()
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.models import CartItem, Notification
-from shop.services import orders
+from shop.services import messages, orders
+from shop.services.messages import Reader
 from testing.apps import build
 from testing.data import PASSWORD, fill_cart, snapshot
 
@@ -42,6 +43,23 @@ def test_another_users_order_is_404_and_cannot_be_cancelled(app, alice_has_news,
     client.post("/auth/logout")
     login(client, "alice")
     assert client.get(f"/orders/{world.order.id}").status_code == 200
+
+
+def test_another_users_order_thread_is_404_and_stores_nothing(app, world, client):
+    """Bob can neither write in Alice's thread nor read it; an admin's route is 403 to him."""
+    messages.send_message(Reader.of(world.alice), world.order.id, "Before Friday?", "alice-1", 20)
+    login(client, "bob")
+    before = snapshot()
+
+    page = client.get(f"/orders/{world.order.id}")
+    sent = client.post(f"/orders/{world.order.id}/messages", data={"body": "Hi", "client_id": "bob-1"})
+    as_shop = client.post(
+        f"/admin/orders/{world.order.id}/messages", data={"body": "Hi", "client_id": "bob-2"}
+    )
+
+    assert (page.status_code, sent.status_code, as_shop.status_code) == (404, 404, 403)
+    assert b"Before Friday?" not in page.data + sent.data + as_shop.data
+    assert snapshot() == before
 
 
 def test_a_missing_order_and_someone_elses_answer_alike(app, world, client):
@@ -117,6 +135,7 @@ def test_owner_pages_send_a_visitor_to_login(app, world, client):
         ("GET", "/orders"),
         ("GET", f"/orders/{world.order.id}"),
         ("POST", f"/orders/{world.order.id}/cancel"),
+        ("POST", f"/orders/{world.order.id}/messages"),
         ("GET", "/notifications"),
         ("POST", "/notifications/read"),
         ("GET", "/checkout"),

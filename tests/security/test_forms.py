@@ -43,6 +43,8 @@ KNOWN_POST_ENDPOINTS = {
     "cart.remove",
     "cart.checkout",
     "orders.cancel",
+    "orders.send_message",
+    "admin.order_message",
     "catalog.watch",
     "catalog.unwatch",
     "inbox.mark_read",
@@ -86,6 +88,8 @@ FORM_DATA = {
     "admin.product_edit": {"name": "Forged", "price": "0.01", "low_stock_threshold": "1", "active": "y"},
     "admin.product_stock": {"stock": "0"},
     "admin.order_payment": {"payment-status": "paid", "payment-note": "forged"},
+    "orders.send_message": {"body": "forged", "client_id": "forged-client-id"},
+    "admin.order_message": {"body": "forged", "client_id": "forged-client-id"},
     "admin.shipping_new": {**SHIPPING_FORM, "position": "9", "active": "y"},
     "admin.shipping_edit": {**SHIPPING_FORM, "position": "0"},
     "admin.product_photos": {"photos": photo("PNG"), "alt": "forged"},  # bytes: sent as a file

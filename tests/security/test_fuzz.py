@@ -95,6 +95,8 @@ POST_FORMS = {
         ],
     ),
     "orders.cancel": ("bob", "/orders/{order_id}/cancel", []),
+    "orders.send_message": ("alice", "/orders/{order_id}/messages", ["body", "client_id"]),
+    "admin.order_message": ("admin", "/admin/orders/{order_id}/messages", ["body", "client_id"]),
     "catalog.watch": ("alice", "/products/{sold_out_id}/watch", []),
     "catalog.unwatch": ("alice", "/products/{sold_out_id}/unwatch", []),
     "inbox.mark_read": ("alice", "/notifications/read", ["up_to_seq"]),
@@ -129,6 +131,7 @@ GET_FORMS = [
     ("alice", "/orders", ["page"]),
     ("admin", "/admin/orders", ["status", "payment", "page"]),
     ("admin", "/admin/products", ["q", "page"]),
+    ("admin", "/admin/conversations", ["page"]),
 ]
 # Pages that show what the forms stored.
 SHOWCASES = [
@@ -144,6 +147,7 @@ SHOWCASES = [
     ("admin", "/admin/categories"),
     ("admin", "/admin/products/{product_id}/edit"),
     ("anonymous", "/products/{product_id}"),
+    ("admin", "/admin/conversations"),
 ]
 FUZZ = settings(
     max_examples=30,

@@ -1,13 +1,15 @@
 /*
  * Hearth & Bean live client: one Socket.IO connection per page of a logged-in user.
  *
- * The server pushes `notification`, `unread`, `order_status`, `payment_status` and `stock`; these
+ * The server pushes `notification`, `unread`, `order_status`, `payment_status`, `stock` and the
+ * order conversation's `message`, `messages_read`, `presence` and `typing`; these
  * modules turn them into toasts, badges and page updates, with markup and formats
  * from the server (the page's <template>s) and limits from <body data-*>. Text
  * from the server is only ever inserted as text.
  *
  * A module script runs after the deferred vendor script that defines window.io.
  */
+import { followConversation } from "./messages.js";
 import { followNotifications, setUnread } from "./notifications.js";
 import { applyOrderStatus } from "./orders.js";
 import { applyPaymentStatus } from "./payments.js";
@@ -39,10 +41,11 @@ function start(body) {
   const connection = connect(body);
   const { socket } = connection;
   const notifications = followNotifications(connection, body);
+  const conversation = followConversation(connection, body);
   let everConnected = false;
 
   /**
-   * Catch up, then follow this page's products; only then is the page "live":
+   * Catch up, then follow this page's products and order thread; only then is the page "live":
    * from that moment every push that concerns it reaches it.
    */
   async function onConnect() {
@@ -52,6 +55,7 @@ function start(body) {
     await notifications.catchUp();
     await notifications.markInboxRead();
     await followProducts(connection, maxProducts);
+    await conversation.watch();
     if (!socket.connected) {
       return;
     }

@@ -10,6 +10,7 @@
  * stands even when the last push was lost; an epoch that changed (the database
  * was re-created, the seqs reset) reloads the page.
  */
+import { applyMessageNotification, shownInThread } from "./messages.js";
 import { applyOrderStatus, insertAdminOrderRow } from "./orders.js";
 import { MAX_TOASTS, showToast } from "./toasts.js";
 import { localUrl, render } from "./templates.js";
@@ -184,7 +185,8 @@ export function followNotifications(connection, body) {
     }
   }
 
-  function announce(notifications) {
+  function announce(all) {
+    const notifications = all.filter((n) => !shownInThread(n)); // the open thread shows it already
     if (notifications.length > MAX_TOASTS) {
       showToast({
         kind: "info",
@@ -211,6 +213,8 @@ export function followNotifications(connection, body) {
       });
     } else if (notification.kind === "new_order") {
       insertAdminOrderRow(data, notification.url);
+    } else if (notification.kind === "message") {
+      applyMessageNotification(notification);
     }
     inbox.prepend(notification);
   }

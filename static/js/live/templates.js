@@ -12,7 +12,7 @@ import { amount, utcTime } from "./format.js";
 
 const TOKEN = /\{(\w+)(\?)?(?:\|(\w+)(?::([^{}]*))?)?\}/g;
 const HAS_TOKEN = /\{\w+\??(?:\|[^{}]*)?\}/;
-const FILLABLE = new Set(["href", "datetime", "data-order-id", "data-seq", "data-kind"]);
+const FILLABLE = new Set(["href", "datetime", "data-order-id", "data-seq", "data-kind", "data-message-id", "data-side"]);
 const FORMATS = { amount, utc_time: utcTime, status_label: statusLabel, payment_label: paymentLabel };
 
 /** Only same-site paths become links: never javascript: or another host. */

@@ -11,6 +11,7 @@ const LINK_TEXT = {
   new_order: "Open order",
   low_stock: "View product",
   back_in_stock: "View product",
+  message: "Read it",
 };
 
 const region = document.querySelector("[data-toasts]");
