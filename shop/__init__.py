@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env, database_uri
-from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
+from shop.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 from shop.formatting import register_template_filters
 from shop.services import accounts
 from shop.services.errors import DomainError
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(accounts.load_session_user)
     login_manager.login_view = "auth.login"
@@ -67,10 +68,12 @@ def register_blueprints(app: Flask) -> None:
     from shop.inbox.routes import bp as inbox_bp
     from shop.main.routes import bp as main_bp
     from shop.orders.routes import bp as orders_bp
+    from shop.preferences.routes import bp as preferences_bp
 
     for blueprint in (main_bp, catalog_bp, auth_bp, account_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(addresses_bp)
+    app.register_blueprint(preferences_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -32,9 +32,12 @@ class _CpuPool:
 
 
 _pool = _CpuPool()
+# Blocking network calls (an SMTP conversation): their own slots, so that a mail
+# server that hangs never holds the ones password hashing waits for.
+_io_pool = _CpuPool()
 
 
-def use_executor(executor: Executor, max_concurrent: int) -> None:
+def use_executor(executor: Executor, max_concurrent: int, max_blocking: int = 4) -> None:
     """Run CPU-bound calls through ``executor``, at most ``max_concurrent`` at a time.
 
     Call it after monkey-patching: the semaphore is then the async library's
@@ -44,9 +47,17 @@ def use_executor(executor: Executor, max_concurrent: int) -> None:
         raise ValueError("max_concurrent must be at least 1")
     _pool.executor = executor
     _pool.slots = threading.BoundedSemaphore(max_concurrent)
+    _io_pool.executor = executor
+    _io_pool.slots = threading.BoundedSemaphore(max(1, max_blocking))
 
 
 def run_cpu_bound(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` in the executor the serving layer chose, once a slot is free."""
     with _pool.slots:
         return _pool.executor(fn, *args)
+
+
+def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` (a call that may wait long on the network) in an OS thread of its own pool."""
+    with _io_pool.slots:
+        return _io_pool.executor(fn, *args)

@@ -9,6 +9,7 @@ import logging
 
 from flask import Flask
 
+from shop import background
 from shop.extensions import db, socketio
 from shop.realtime import publisher
 from shop.realtime.queue import WatchedRedisManager
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> None:
+    background.start(app, socketio.start_background_task, socketio.sleep)
     socketio.start_background_task(check_positions, app)
     manager = socketio.server.manager
     if isinstance(manager, WatchedRedisManager):

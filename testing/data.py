@@ -19,6 +19,8 @@ from shop.models import LoginSession, Notification, Order, Product, User, normal
 from shop.services import accounts, addresses, orders, shipping
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
+from shop.services.notifications import notify
+from shop.services.transaction import write_transaction
 from testing.apps import database_session
 from testing.checkout import ADDRESS, DELIVERY, shown_with
 
@@ -132,6 +134,7 @@ class World:
             "order_id": self.order.id,
             "address_id": self.address.id,
             "method_id": self.shipping_method.id,
+            "token": "not-a-signed-token",
         }
 
 
@@ -160,3 +163,9 @@ def insert_product(database_url: str, stock: int = 10, threshold: int = 2, price
         session.add(product)
         session.commit()
         return product.id
+
+
+def write_notification(user_id: int, title: str, kind: str = "order_status", **fields) -> Notification:
+    """One notification of ``user_id``, written as a service writes it (pushed after the commit)."""
+    with write_transaction() as session:
+        return notify(session, user_id, kind, title, url=fields.pop("url", "/orders"), **fields)

@@ -6,8 +6,9 @@ from wtforms.fields.choices import SelectChoice
 
 from shop.admin.forms import PaymentForm, ProductForm, ShippingMethodForm, StatusForm, StockForm
 from shop.forms import page_number, require_valid
+from shop.models.mail import MAIL_STATUSES
 from shop.models.order import STATUSES
-from shop.services import catalog, orders, payments, shipping
+from shop.services import catalog, mail, orders, payments, shipping
 from shop.services.errors import DomainError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -85,6 +86,20 @@ def order_payment(order_id: int):
 def shipping_list():
     """The shipping methods checkout offers (and those it no longer does)."""
     return render_template("admin/shipping.html", methods=shipping.all_methods())
+
+
+@bp.route("/mail")
+def mail_list():
+    """The latest emails: sent, failed (and why), and waiting for a (re)try."""
+    status = request.args.get("status")
+    status = status if status in MAIL_STATUSES else None
+    return render_template(
+        "admin/mail.html",
+        deliveries=mail.recent_deliveries(status),
+        counts=mail.delivery_counts(),
+        status=status,
+        statuses=MAIL_STATUSES,
+    )
 
 
 @bp.route("/shipping/new", methods=["GET", "POST"])

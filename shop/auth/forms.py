@@ -33,3 +33,16 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(
         "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
     )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)]
+    )
+    confirm = PasswordField(
+        "Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )

@@ -3,6 +3,7 @@
 from shop.models.address import Address
 from shop.models.cart import CartItem
 from shop.models.catalog import Product, StockWatch
+from shop.models.mail import MailDelivery, NotificationPreference
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
 from shop.models.shipping import ShippingMethod
@@ -19,7 +20,9 @@ __all__ = [
     "Address",
     "CartItem",
     "LoginSession",
+    "MailDelivery",
     "Notification",
+    "NotificationPreference",
     "Order",
     "OrderDelivery",
     "OrderEvent",

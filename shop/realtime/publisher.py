@@ -69,6 +69,11 @@ def queue_unread(session: Session, user_id: int, unread: int) -> None:
     queue_push(session, "unread", {"unread": unread}, user_room(user_id))
 
 
+def queue_preferences(session: Session, user_id: int, settings: dict[str, dict[str, bool]]) -> None:
+    """Every open tab of the user shows the switches as they now are."""
+    queue_push(session, "preferences", {"preferences": settings}, user_room(user_id))
+
+
 def queue_disconnect(session: Session, sids: list[str]) -> None:
     """Close these sockets (on whichever worker holds them) after the commit."""
     session.info.setdefault(_DISCONNECTS, []).extend(sids)

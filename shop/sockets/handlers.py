@@ -14,7 +14,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, product_room, user_room
-from shop.services import accounts, catalog, notifications
+from shop.services import accounts, catalog, mail, notifications
 from shop.sockets import guard, transports
 
 log = logging.getLogger(__name__)
@@ -81,3 +81,8 @@ def on_unsubscribe_product(payload: dict) -> dict:
 @guard.client_event("mark_read")
 def on_mark_read(payload: dict) -> dict:
     return {"unread": notifications.mark_read(current_user.id, guard.int_field(payload, "up_to_seq"))}
+
+
+@guard.client_event("seen")
+def on_seen(payload: dict) -> dict:
+    return {"seen_seq": mail.mark_seen(current_user.id, guard.int_field(payload, "up_to_seq"))}

@@ -1,0 +1,100 @@
+"""The one home for background work: a small registry of named jobs, each run every
+so many seconds, in an app context, by one runner.
+
+The serving layer starts the runner in every worker (``serving.serve``): under
+an event-loop server each job is a green thread of the server process, so the
+embedded default needs no extra service. Jobs that more than one worker might
+do at once (sending mail; later push sending and the outbox relay) claim their
+work in the database with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+BEGIN IMMEDIATE on SQLite), so running the runner in every worker is safe and a
+worker that dies leaves its claims to expire. ``flask run-background`` runs the
+same jobs as one process of their own instead (OS threads), for a deployment
+that would rather keep them off the serving workers (BACKGROUND_POLL_SECONDS=0
+there starts none in the workers).
+
+A job registers with ``register(name, every, run)``: ``every`` is seconds, or
+the name of a config setting holding them; ``run(app)`` does one round.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from shop.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: float | str
+    run: Callable[[Flask], Any]
+
+    def interval(self, config) -> float:
+        return float(config[self.every]) if isinstance(self.every, str) else self.every
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, every: float | str, run: Callable[[Flask], Any]) -> Job:
+    JOBS[name] = job = Job(name, every, run)
+    return job
+
+
+def run_once(app: Flask, job: Job) -> Any:
+    """One round of ``job`` in a fresh app context; an error is logged, never raised."""
+    with app.app_context():
+        try:
+            return job.run(app)
+        except Exception:
+            log.exception("background job %s failed", job.name)
+            return None
+        finally:
+            db.session.remove()
+
+
+def start(app: Flask, spawn: Callable[..., Any], sleep: Callable[[float], Any]) -> list[Job]:
+    """Start every registered job as a task of its own (``spawn(fn, *args)``) that sleeps
+    with ``sleep``; nothing when BACKGROUND_POLL_SECONDS is 0."""
+    if not app.config["BACKGROUND_POLL_SECONDS"]:
+        return []
+    _register_defaults()
+    jobs = list(JOBS.values())
+    for job in jobs:
+        spawn(_loop, app, job, sleep)
+    return jobs
+
+
+def _loop(app: Flask, job: Job, sleep: Callable[[float], Any]) -> None:
+    while True:
+        sleep(job.interval(app.config))
+        run_once(app, job)
+
+
+def run_forever(app: Flask, poll_seconds: float) -> None:
+    """``flask run-background``: the jobs in OS threads of this process, until interrupted."""
+    import threading
+
+    app.config["BACKGROUND_POLL_SECONDS"] = poll_seconds
+
+    def spawn(fn, *args):
+        threading.Thread(target=fn, args=args, daemon=True).start()
+
+    for job in start(app, spawn, time.sleep):
+        print(f"background: {job.name} every {job.interval(app.config):g} s", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def _register_defaults() -> None:
+    from shop.services import accounts, mail
+
+    register("mail.plan", "BACKGROUND_POLL_SECONDS", lambda app: mail.plan_digests())
+    register("mail.send", "BACKGROUND_POLL_SECONDS", mail.send_due)
+    register("sessions.prune", "SESSION_PRUNE_SECONDS", lambda app: accounts.prune_sessions())
