@@ -16,6 +16,7 @@ digest planner, and the sender that claims due rows with a lease.
 """
 
 import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from secrets import token_hex
@@ -193,13 +194,23 @@ def deliver(app: Flask, delivery_id: int, owner: str) -> int:
         db.session.rollback()  # no transaction stays open while the mail server is talked to
         offload.run_blocking(_send_in_context, app, message)
     except Exception as exc:  # the mail server refused, hung or was not there
-        _record_failure(delivery_id, owner, f"{type(exc).__name__}: {exc}")
+        _record_failure(delivery_id, owner, describe(exc))
         return 0
     _finish(delivery_id, owner, status=SENT, sent_at=utcnow(), last_error="")
     if current_app.config["MAIL_BACKEND"] == "file":
         where = current_app.config["MAIL_FILE_PATH"]
         print(f"mail: {message.subject!r} to {message.to[0]} written under {where}", flush=True)
     return 1
+
+
+def describe(exc: Exception) -> str:
+    """What went wrong, for the admin page: an SMTP reply as the server gave it."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = (
+            exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        )
+        return f"{exc.smtp_code} {reply}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _send_in_context(app: Flask, message: EmailMultiAlternatives) -> None:
