@@ -4,6 +4,7 @@
 import email
 import socket
 import threading
+import time
 from email.message import Message
 from email.policy import default
 
@@ -20,6 +21,7 @@ class Mailbox(Closing):
 
     def __init__(self):
         self.messages: list[Message] = []
+        self.arrived_at: dict[str, float] = {}  # Message-ID -> time.time() when accepted
         self.refusing = False
         self.port = free_port()
         self._lock = threading.Lock()
@@ -32,6 +34,7 @@ class Mailbox(Closing):
         message = email.message_from_bytes(envelope.content, policy=default)
         with self._lock:
             self.messages.append(message)
+            self.arrived_at[str(message["Message-ID"]).strip()] = time.time()
         return "250 OK"
 
     def settings(self) -> dict:

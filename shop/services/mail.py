@@ -148,16 +148,34 @@ def _mailed_at_once(notification: Notification) -> bool:
 
 
 def send_due(app: Flask | None = None) -> int:
-    """Claim and send due emails one at a time until none is due; how many were sent."""
+    """Claim and send due emails one at a time until none is due, over one connection to
+    the mail server (opened again after a failure); how many were sent."""
     app = app or current_app._get_current_object()
     owner = token_hex(8)
     sent = 0
-    for _ in range(SENDS_PER_RUN):
-        delivery_id = claim_one(owner)
-        if delivery_id is None:
-            break
-        sent += deliver(app, delivery_id, owner)
+    link = None
+    try:
+        for _ in range(SENDS_PER_RUN):
+            delivery_id = claim_one(owner)
+            if delivery_id is None:
+                break
+            link = link or connection(app.config)
+            if deliver(app, delivery_id, owner, link):
+                sent += 1
+            else:
+                offload.run_blocking(_close_quietly, link)
+                link = None
+    finally:
+        if link is not None:
+            offload.run_blocking(_close_quietly, link)
     return sent
+
+
+def _close_quietly(link) -> None:
+    try:
+        link.close()
+    except Exception:  # a connection that broke is closed as far as it goes
+        log.debug("closing the mail connection failed", exc_info=True)
 
 
 def claim_one(owner: str, now: datetime | None = None) -> int | None:
@@ -186,13 +204,14 @@ def claim_one(owner: str, now: datetime | None = None) -> int | None:
     return delivery_id
 
 
-def deliver(app: Flask, delivery_id: int, owner: str) -> int:
-    """Send one claimed row and record how it went; 1 when it was sent."""
+def deliver(app: Flask, delivery_id: int, owner: str, link=None) -> int:
+    """Send one claimed row (over ``link``, or a connection of its own) and record how it
+    went; 1 when it was sent."""
     delivery = db.session.get(MailDelivery, delivery_id)
     try:
         message = compose(delivery)
         db.session.rollback()  # no transaction stays open while the mail server is talked to
-        offload.run_blocking(_send_in_context, app, message)
+        offload.run_blocking(_send_in_context, app, message, link or connection(app.config))
     except Exception as exc:  # the mail server refused, hung or was not there
         _record_failure(delivery_id, owner, describe(exc))
         return 0
@@ -213,9 +232,11 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _send_in_context(app: Flask, message: EmailMultiAlternatives) -> None:
+def _send_in_context(app: Flask, message: EmailMultiAlternatives, link) -> None:
+    """In an OS thread: open ``link`` if it is not (it stays open for the next message)."""
     with app.app_context():
-        message.connection = connection(app.config)
+        link.open()
+        message.connection = link
         message.send()
 
 
