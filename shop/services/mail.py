@@ -151,6 +151,8 @@ def send_due(app: Flask | None = None) -> int:
     """Claim and send due emails one at a time until none is due, over one connection to
     the mail server (opened again after a failure); how many were sent."""
     app = app or current_app._get_current_object()
+    if not _anything_due():
+        return 0  # a plain read: an idle runner takes no write lock
     owner = token_hex(8)
     sent = 0
     link = None
@@ -171,6 +173,20 @@ def send_due(app: Flask | None = None) -> int:
     return sent
 
 
+def _due(now: datetime):
+    return (
+        (MailDelivery.status == PENDING)
+        & (MailDelivery.next_attempt_at <= now)
+        & or_(MailDelivery.lease_until.is_(None), MailDelivery.lease_until < now)
+    )
+
+
+def _anything_due() -> bool:
+    found = db.session.scalar(select(MailDelivery.id).where(_due(utcnow())).limit(1)) is not None
+    db.session.rollback()
+    return found
+
+
 def _close_quietly(link) -> None:
     try:
         link.close()
@@ -184,11 +200,7 @@ def claim_one(owner: str, now: datetime | None = None) -> int | None:
     with write_transaction() as session:
         delivery_id = session.scalar(
             select(MailDelivery.id)
-            .where(
-                MailDelivery.status == PENDING,
-                MailDelivery.next_attempt_at <= now,
-                or_(MailDelivery.lease_until.is_(None), MailDelivery.lease_until < now),
-            )
+            .where(_due(now))
             .order_by(MailDelivery.next_attempt_at, MailDelivery.id)
             .limit(1)
             .with_for_update(skip_locked=True)
