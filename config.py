@@ -145,6 +145,10 @@ class Config:
     MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "60"))
     # How often the background runner looks for due mail (seconds); 0 starts no runner.
     BACKGROUND_POLL_SECONDS = float(os.environ.get("BACKGROUND_POLL_SECONDS", "1"))
+    # The outbox relay (a background job) looks this often for notifications committed
+    # but not pushed this long after they were written, and emits them.
+    OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.25"))
+    OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "1"))
     # Expired login sessions are deleted this often (a background job).
     SESSION_PRUNE_SECONDS = float(os.environ.get("SESSION_PRUNE_SECONDS", "3600"))
 

@@ -4,7 +4,7 @@ so many seconds, in an app context, by one runner.
 The serving layer starts the runner in every worker (``serving.serve``): under
 an event-loop server each job is a green thread of the server process, so the
 embedded default needs no extra service. Jobs that more than one worker might
-do at once (sending mail; later push sending and the outbox relay) claim their
+do at once (sending mail, the outbox relay; later push sending) claim their
 work in the database with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 BEGIN IMMEDIATE on SQLite), so running the runner in every worker is safe and a
 worker that dies leaves its claims to expire. ``flask run-background`` runs the
@@ -93,8 +93,10 @@ def run_forever(app: Flask, poll_seconds: float) -> None:
 
 
 def _register_defaults() -> None:
+    from shop.realtime import relay
     from shop.services import accounts, mail
 
     register("mail.plan", "BACKGROUND_POLL_SECONDS", lambda app: mail.plan_digests())
     register("mail.send", "BACKGROUND_POLL_SECONDS", mail.send_due)
+    register("outbox.relay", "OUTBOX_RELAY_SECONDS", relay.run)
     register("sessions.prune", "SESSION_PRUNE_SECONDS", lambda app: accounts.prune_sessions())

@@ -4,7 +4,8 @@ A row per email decided (confirmation, cancellation, digest, password reset)
 with its Message-ID, attempts, lease and outcome; a switch per person, channel
 and topic that was turned off; and on each user the highest seq they were
 shown and the highest the email planner decided about. Existing users start
-with both at their last seq, so that nothing from before is emailed.
+with both at their last seq, so that nothing from before is emailed. And on
+each notification whether it was pushed, for the outbox relay.
 
 Revision ID: e14a11a0b1c2
 Revises: a20b1c2d3e4f
@@ -61,12 +62,21 @@ def upgrade():
         batch_op.add_column(sa.Column('seen_seq', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('mailed_seq', sa.Integer(), nullable=False, server_default='0'))
     op.execute("UPDATE users SET seen_seq = last_seq, mailed_seq = last_seq")
+    # The outbox relay: what is there already counts as pushed (no one is waiting for it).
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pushed', sa.Boolean(), nullable=False, server_default=sa.true()))
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.alter_column('pushed', server_default=None)
+        batch_op.create_index('ix_notifications_unpushed', ['pushed', 'created_at'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('seen_seq', server_default=None)
         batch_op.alter_column('mailed_seq', server_default=None)
 
 
 def downgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_unpushed')
+        batch_op.drop_column('pushed')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('mailed_seq')
         batch_op.drop_column('seen_seq')

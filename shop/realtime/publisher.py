@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 _PENDING = "shop.pending_pushes"
 _DISCONNECTS = "shop.pending_disconnects"
 _LEAVES = "shop.pending_room_leaves"
+# Notification ids emitted after their commit, waiting to be marked pushed (shop/realtime/relay.py).
+_emitted: list[int] = []
 
 
 def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str) -> None:
@@ -84,14 +86,23 @@ def queue_leave_room(session: Session, sids: list[str], room: str) -> None:
     session.info.setdefault(_LEAVES, []).extend((sid, room) for sid in sids)
 
 
-def send(event_name: str, payload: dict[str, Any], to: str) -> None:
-    """Emit now. Never raises: the database already holds the truth."""
+def send(event_name: str, payload: dict[str, Any], to: str) -> bool:
+    """Emit now; whether it went. Never raises: the database already holds the truth."""
     try:
         socketio.emit(event_name, payload, to=to)
         metrics.PUSHES.labels(event_name).inc()
+        return True
     except Exception:  # a broken queue must not fail a committed change
         metrics.PUSH_FAILURES.labels(event_name).inc()
         log.exception("push of %s to %s failed", event_name, to)
+        return False
+
+
+def take_emitted() -> list[int]:
+    """The notification ids emitted since the last call (to be marked pushed)."""
+    taken = _emitted[:]
+    del _emitted[: len(taken)]
+    return taken
 
 
 def send_position(user_id: int, epoch: str, top_seq: int) -> None:
@@ -138,7 +149,8 @@ def _send_pending(session: Session) -> None:
     if socketio.server is None:  # the app was built without the socket server
         return
     for event_name, payload, to in pushes:
-        send(event_name, payload, to)
+        if send(event_name, payload, to) and event_name == "notification":
+            _emitted.append(payload["id"])
     for sid, room in leaves:
         leave_room(sid, room)
     for sid in sids:

@@ -1,0 +1,78 @@
+"""The background runner's registry, and the outbox relay as one of its jobs."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shop import background
+from shop.extensions import db
+from shop.models import Notification
+from shop.models.base import utcnow
+from shop.realtime import publisher, relay
+from testing.data import make_user, write_notification
+
+
+def test_the_runner_starts_every_registered_job_in_a_task_of_its_own(app):
+    spawned = []
+    jobs = background.start(app, lambda fn, *args: spawned.append(args[1].name), lambda seconds: None)
+    assert {job.name for job in jobs} >= {"mail.plan", "mail.send", "outbox.relay", "sessions.prune"}
+    assert spawned == [job.name for job in jobs]
+    assert background.JOBS["mail.send"].interval(app.config) == app.config["BACKGROUND_POLL_SECONDS"]
+
+
+@pytest.mark.app_config(BACKGROUND_POLL_SECONDS=0)
+def test_no_runner_starts_when_the_poll_is_zero(app):
+    assert background.start(app, lambda *args: pytest.fail("spawned"), lambda seconds: None) == []
+
+
+def test_a_failing_job_is_logged_and_the_runner_goes_on(app, caplog):
+    def broken(app):
+        raise RuntimeError("boom")
+
+    job = background.register("test.broken", 1, broken)
+    try:
+        assert background.run_once(app, job) is None
+    finally:
+        del background.JOBS["test.broken"]
+    assert "background job test.broken failed" in caplog.text
+
+
+def test_the_cli_runs_the_jobs_as_a_process_of_their_own(runner):
+    result = runner.invoke(args=["run-background", "--help"])
+    assert result.exit_code == 0 and "--poll" in result.output
+
+
+def pushed(notification_id: int) -> bool:
+    db.session.rollback()
+    return db.session.scalar(select(Notification.pushed).where(Notification.id == notification_id))
+
+
+def test_the_relay_marks_what_was_emitted_and_emits_what_was_not(app, monkeypatch):
+    alice = make_user()
+    emitted = write_notification(alice.id, "Emitted after its commit")  # the publisher emitted it
+    relayed = []
+    monkeypatch.setattr(relay, "_emit", lambda row: relayed.append(row.seq) or True)
+    assert publisher.take_emitted() == [emitted.id]
+    publisher.take_emitted()  # nothing twice
+    relay.mark_pushed([emitted.id])
+    lost = write_notification(alice.id, "Its worker died before the emit")
+    publisher.take_emitted()  # forgotten, as by a killed worker
+
+    assert relay.relay_unpushed() == 0  # within the grace period the normal path may still mark it
+    later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
+    assert relay.relay_unpushed(later) == 1
+    assert relayed == [lost.seq]
+    assert pushed(emitted.id) and pushed(lost.id)
+    assert relay.relay_unpushed(later) == 0
+
+
+def test_a_relayed_emit_that_fails_is_tried_again(app, monkeypatch):
+    lost = write_notification(make_user().id, "Lost")
+    publisher.take_emitted()
+    later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
+    monkeypatch.setattr(relay, "_emit", lambda row: False)
+    assert relay.relay_unpushed(later) == 0
+    assert not pushed(lost.id)
+    monkeypatch.setattr(relay, "_emit", lambda row: True)
+    assert relay.relay_unpushed(later) == 1
