@@ -50,9 +50,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # login sessions are revocable rows instead
 
+    from shop.realtime import relay
     from shop.sockets import init_sockets
 
     init_sockets(app)
+    relay.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

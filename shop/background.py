@@ -42,6 +42,11 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
+def running(app: Flask, name: str) -> bool:
+    """Whether ``app`` has the job ``name`` running in this process."""
+    return name in app.extensions.get("background", ())
+
+
 def register(name: str, every: float | str, run: Callable[[Flask], Any]) -> Job:
     JOBS[name] = job = Job(name, every, run)
     return job
@@ -68,6 +73,7 @@ def start(app: Flask, spawn: Callable[..., Any], sleep: Callable[[float], Any]) 
     jobs = list(JOBS.values())
     for job in jobs:
         spawn(_loop, app, job, sleep)
+        app.extensions.setdefault("background", []).append(job.name)
     return jobs
 
 
@@ -98,5 +104,5 @@ def _register_defaults() -> None:
 
     register("mail.plan", "BACKGROUND_POLL_SECONDS", lambda app: mail.plan_digests())
     register("mail.send", "BACKGROUND_POLL_SECONDS", mail.send_due)
-    register("outbox.relay", "OUTBOX_RELAY_SECONDS", relay.run)
+    register(relay.JOB, "OUTBOX_RELAY_SECONDS", relay.run)
     register("sessions.prune", "SESSION_PRUNE_SECONDS", lambda app: accounts.prune_sessions())

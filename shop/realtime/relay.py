@@ -7,14 +7,17 @@ marks those pushed in one UPDATE, then claims the notifications still not
 pushed OUTBOX_GRACE_SECONDS after they were written (``FOR UPDATE SKIP
 LOCKED``: two workers never relay the same row), emits them and marks them.
 A row emitted but not yet marked when its worker died is emitted again: the
-client drops it by ``seq``.
+client drops it by ``seq``. A process that runs no relay (the CLI, a script)
+marks what it emitted when its app context ends.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from shop import background
 from shop.extensions import db
 from shop.models import Notification
 from shop.models.base import utcnow
@@ -23,6 +26,25 @@ from shop.realtime.rooms import user_room
 from shop.services.transaction import write_transaction
 
 BATCH = 500
+
+
+JOB = "outbox.relay"
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_mark_here)
+
+
+def _mark_here(_exc: BaseException | None) -> None:
+    if background.running(current_app, JOB):
+        return  # the relay marks them in one UPDATE a round
+    emitted = publisher.take_emitted()
+    if emitted:
+        try:
+            mark_pushed(emitted)
+        except Exception:  # unmarked, they are relayed again: a duplicate, never a loss
+            log.exception("marking %d notifications pushed failed", len(emitted))
 
 
 def run(app: Flask) -> int:

@@ -50,6 +50,7 @@ def pushed(notification_id: int) -> bool:
 
 def test_the_relay_marks_what_was_emitted_and_emits_what_was_not(app, monkeypatch):
     alice = make_user()
+    publisher.take_emitted()
     emitted = write_notification(alice.id, "Emitted after its commit")  # the publisher emitted it
     relayed = []
     monkeypatch.setattr(relay, "_emit", lambda row: relayed.append(row.seq) or True)
@@ -76,3 +77,16 @@ def test_a_relayed_emit_that_fails_is_tried_again(app, monkeypatch):
     assert not pushed(lost.id)
     monkeypatch.setattr(relay, "_emit", lambda row: True)
     assert relay.relay_unpushed(later) == 1
+
+
+def test_a_process_without_a_relay_marks_what_it_emitted_when_its_context_ends(app):
+    """A CLI command (tests/scaleout/test_two_workers.py runs one): the workers' relays must
+    not emit its notifications a second time."""
+    alice_id = make_user().id
+    publisher.take_emitted()
+    db.session.rollback()  # (one in-memory connection: the test's own session lets go of it)
+    with app.app_context():  # as the flask command's own context
+        emitted = write_notification(alice_id, "From cron").id
+        assert publisher._emitted == [emitted]
+    assert publisher._emitted == []
+    assert pushed(emitted)
