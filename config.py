@@ -148,7 +148,7 @@ class Config:
     # The outbox relay (a background job) looks this often for notifications committed
     # but not pushed this long after they were written, and emits them.
     OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.25"))
-    OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "1"))
+    OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "1.5"))
     # Expired login sessions are deleted this often (a background job).
     SESSION_PRUNE_SECONDS = float(os.environ.get("SESSION_PRUNE_SECONDS", "3600"))
 

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 _PENDING = "shop.pending_pushes"
 _DISCONNECTS = "shop.pending_disconnects"
 _LEAVES = "shop.pending_room_leaves"
-# Notification ids emitted after their commit, waiting to be marked pushed (shop/realtime/relay.py).
+# Notification ids emitted after their commit, waiting to be marked pushed (shop/realtime/relay.py):
+# kept in the app context they were emitted in (``g``), or here when there is none.
 _emitted: list[int] = []
+_EMITTED_HERE = "shop_emitted"
 
 
 def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str) -> None:
@@ -99,10 +102,27 @@ def send(event_name: str, payload: dict[str, Any], to: str) -> bool:
 
 
 def take_emitted() -> list[int]:
-    """The notification ids emitted since the last call (to be marked pushed)."""
+    """The notification ids handed over since the last call (to be marked pushed)."""
     taken = _emitted[:]
     del _emitted[: len(taken)]
     return taken
+
+
+def emitted_here() -> list[int]:
+    """The notification ids emitted in this app context, taken out of it."""
+    return g.pop(_EMITTED_HERE, []) if has_app_context() else []
+
+
+def hand_over(ids: list[int]) -> None:
+    """Leave ``ids`` for the next take_emitted (the relay's round)."""
+    _emitted.extend(ids)
+
+
+def _note_emitted(notification_id: int) -> None:
+    if has_app_context():
+        g.setdefault(_EMITTED_HERE, []).append(notification_id)
+    else:
+        _emitted.append(notification_id)
 
 
 def send_position(user_id: int, epoch: str, top_seq: int) -> None:
@@ -150,7 +170,7 @@ def _send_pending(session: Session) -> None:
         return
     for event_name, payload, to in pushes:
         if send(event_name, payload, to) and event_name == "notification":
-            _emitted.append(payload["id"])
+            _note_emitted(payload["id"])
     for sid, room in leaves:
         leave_room(sid, room)
     for sid in sids:

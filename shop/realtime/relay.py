@@ -7,8 +7,9 @@ marks those pushed in one UPDATE, then claims the notifications still not
 pushed OUTBOX_GRACE_SECONDS after they were written (``FOR UPDATE SKIP
 LOCKED``: two workers never relay the same row), emits them and marks them.
 A row emitted but not yet marked when its worker died is emitted again: the
-client drops it by ``seq``. A process that runs no relay (the CLI, a script)
-marks what it emitted when its app context ends.
+client drops it by ``seq``. What an app context emitted is handed to this
+process's relay when that context ends; a process that runs no relay (the
+CLI, a script) marks it pushed there and then.
 """
 
 import logging
@@ -37,19 +38,21 @@ def init_app(app: Flask) -> None:
 
 
 def _mark_here(_exc: BaseException | None) -> None:
+    emitted = publisher.emitted_here()
+    if not emitted:
+        return
     if background.running(current_app, JOB):
-        return  # the relay marks them in one UPDATE a round
-    emitted = publisher.take_emitted()
-    if emitted:
-        try:
-            mark_pushed(emitted)
-        except Exception:  # unmarked, they are relayed again: a duplicate, never a loss
-            log.exception("marking %d notifications pushed failed", len(emitted))
+        publisher.hand_over(emitted)  # the relay marks them in one UPDATE a round
+        return
+    try:
+        mark_pushed(emitted)
+    except Exception:  # unmarked, they are relayed again: a duplicate, never a loss
+        log.exception("marking %d notifications pushed failed", len(emitted))
 
 
 def run(app: Flask) -> int:
     """One round: mark what was emitted, relay what was not; how many were relayed."""
-    mark_pushed(publisher.take_emitted())
+    mark_pushed(publisher.take_emitted() + publisher.emitted_here())
     return relay_unpushed()
 
 

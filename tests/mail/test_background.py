@@ -50,15 +50,14 @@ def pushed(notification_id: int) -> bool:
 
 def test_the_relay_marks_what_was_emitted_and_emits_what_was_not(app, monkeypatch):
     alice = make_user()
-    publisher.take_emitted()
     emitted = write_notification(alice.id, "Emitted after its commit")  # the publisher emitted it
     relayed = []
     monkeypatch.setattr(relay, "_emit", lambda row: relayed.append(row.seq) or True)
-    assert publisher.take_emitted() == [emitted.id]
-    publisher.take_emitted()  # nothing twice
+    assert publisher.emitted_here() == [emitted.id]
+    assert publisher.emitted_here() == []  # taken once
     relay.mark_pushed([emitted.id])
     lost = write_notification(alice.id, "Its worker died before the emit")
-    publisher.take_emitted()  # forgotten, as by a killed worker
+    publisher.emitted_here()  # forgotten, as by a killed worker
 
     assert relay.relay_unpushed() == 0  # within the grace period the normal path may still mark it
     later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
@@ -70,7 +69,7 @@ def test_the_relay_marks_what_was_emitted_and_emits_what_was_not(app, monkeypatc
 
 def test_a_relayed_emit_that_fails_is_tried_again(app, monkeypatch):
     lost = write_notification(make_user().id, "Lost")
-    publisher.take_emitted()
+    publisher.emitted_here()
     later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
     monkeypatch.setattr(relay, "_emit", lambda row: False)
     assert relay.relay_unpushed(later) == 0
@@ -83,10 +82,8 @@ def test_a_process_without_a_relay_marks_what_it_emitted_when_its_context_ends(a
     """A CLI command (tests/scaleout/test_two_workers.py runs one): the workers' relays must
     not emit its notifications a second time."""
     alice_id = make_user().id
-    publisher.take_emitted()
     db.session.rollback()  # (one in-memory connection: the test's own session lets go of it)
     with app.app_context():  # as the flask command's own context
         emitted = write_notification(alice_id, "From cron").id
-        assert publisher._emitted == [emitted]
-    assert publisher._emitted == []
     assert pushed(emitted)
+    assert publisher.take_emitted() == []  # nothing left for a relay
