@@ -34,6 +34,9 @@ class Job:
     name: str
     every: float | str
     run: Callable[[Flask], Any]
+    # A worker's own chore (telling its own sockets, watching its own queue line): it
+    # runs in every server whatever BACKGROUND_POLL_SECONDS says, never in run-background.
+    per_worker: bool = False
 
     def interval(self, config) -> float:
         return float(config[self.every]) if isinstance(self.every, str) else self.every
@@ -47,8 +50,8 @@ def running(app: Flask, name: str) -> bool:
     return name in app.extensions.get("background", ())
 
 
-def register(name: str, every: float | str, run: Callable[[Flask], Any]) -> Job:
-    JOBS[name] = job = Job(name, every, run)
+def register(name: str, every: float | str, run: Callable[[Flask], Any], per_worker: bool = False) -> Job:
+    JOBS[name] = job = Job(name, every, run, per_worker)
     return job
 
 
@@ -64,13 +67,15 @@ def run_once(app: Flask, job: Job) -> Any:
             db.session.remove()
 
 
-def start(app: Flask, spawn: Callable[..., Any], sleep: Callable[[float], Any]) -> list[Job]:
-    """Start every registered job as a task of its own (``spawn(fn, *args)``) that sleeps
-    with ``sleep``; nothing when BACKGROUND_POLL_SECONDS is 0."""
-    if not app.config["BACKGROUND_POLL_SECONDS"]:
-        return []
+def start(
+    app: Flask, spawn: Callable[..., Any], sleep: Callable[[float], Any], in_server: bool = True
+) -> list[Job]:
+    """Start the registered jobs, each as a task of its own (``spawn(fn, *args)``) that sleeps
+    with ``sleep``: in a server the per-worker ones, and the others unless
+    BACKGROUND_POLL_SECONDS is 0; elsewhere (run-background) the others only."""
     _register_defaults()
-    jobs = list(JOBS.values())
+    shared = bool(app.config["BACKGROUND_POLL_SECONDS"])
+    jobs = [job for job in JOBS.values() if (job.per_worker and in_server) or (not job.per_worker and shared)]
     for job in jobs:
         spawn(_loop, app, job, sleep)
         app.extensions.setdefault("background", []).append(job.name)
@@ -92,7 +97,7 @@ def run_forever(app: Flask, poll_seconds: float) -> None:
     def spawn(fn, *args):
         threading.Thread(target=fn, args=args, daemon=True).start()
 
-    for job in start(app, spawn, time.sleep):
+    for job in start(app, spawn, time.sleep, in_server=False):
         print(f"background: {job.name} every {job.interval(app.config):g} s", flush=True)
     while True:
         time.sleep(3600)

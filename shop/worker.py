@@ -1,8 +1,8 @@
-"""What each worker does for itself in the background, besides serving.
+"""What each worker does for itself in the background, besides serving: telling its own
+sockets where their inbox stands, and keeping its line to the message queue honest.
 
-Started by the serving layer in every worker (serving.serve), never by the
-CLI or tests: telling its own sockets where their inbox stands, and keeping
-its line to the message queue honest.
+Both are per-worker jobs on the background runner (shop/background.py), which
+the serving layer starts in every worker (serving.serve), never the CLI or tests.
 """
 
 import logging
@@ -21,25 +21,25 @@ log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> None:
-    background.start(app, socketio.start_background_task, socketio.sleep)
-    socketio.start_background_task(check_positions, app)
+    background.register("positions.check", "POSITION_CHECK_SECONDS", PositionCheck().run, per_worker=True)
     manager = socketio.server.manager
     if isinstance(manager, WatchedRedisManager):
-        socketio.start_background_task(watch_queue, manager, app.config)
+        watch = QueueWatch(manager)
+        background.register("queue.heartbeat", "QUEUE_HEARTBEAT_SECONDS", watch.run, per_worker=True)
+    background.start(app, socketio.start_background_task, socketio.sleep)
 
 
-def check_positions(app: Flask) -> None:
+class PositionCheck:
     """Every POSITION_CHECK_SECONDS, one query for the users connected here: tell each one
     whose inbox moved since the last check where it stands (a client that missed the last
     push learns that it is behind), and take users who are no admins any more out of the
     admins room."""
-    told: dict[int, tuple[str, int]] = {}
-    while True:
-        socketio.sleep(app.config["POSITION_CHECK_SECONDS"])
-        try:
-            told = _check_positions(app, told)
-        except Exception:
-            log.exception("the position check failed")
+
+    def __init__(self) -> None:
+        self.told: dict[int, tuple[str, int]] = {}
+
+    def run(self, app: Flask) -> None:
+        self.told = _check_positions(app, self.told)
 
 
 def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:
@@ -57,21 +57,24 @@ def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, 
     return now_told
 
 
-def watch_queue(manager: WatchedRedisManager, config) -> None:
+class QueueWatch:
     """Send a heartbeat through the queue every few seconds; when none comes back, act deaf:
     subscribe again and let this worker's clients reconnect (they catch up with sync)."""
-    deaf = False
-    while True:
-        socketio.sleep(config["QUEUE_HEARTBEAT_SECONDS"])
+
+    def __init__(self, manager: WatchedRedisManager) -> None:
+        self.manager = manager
+        self.deaf = False
+
+    def run(self, app: Flask) -> None:
         publisher.heartbeat()
-        silent = manager.silent_for()
-        if silent <= config["QUEUE_DEAF_SECONDS"]:
-            if deaf:
+        silent = self.manager.silent_for()
+        if silent <= app.config["QUEUE_DEAF_SECONDS"]:
+            if self.deaf:
                 log.warning("the message queue is heard again")
-            deaf = False
-            continue
-        if not deaf:
+            self.deaf = False
+            return
+        if not self.deaf:
             log.warning("deaf: nothing heard on the message queue for %.0f s; subscribing again", silent)
-            deaf = True
+            self.deaf = True
             transports.close_all()
-        manager.resubscribe()
+        self.manager.resubscribe()

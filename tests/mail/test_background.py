@@ -21,9 +21,24 @@ def test_the_runner_starts_every_registered_job_in_a_task_of_its_own(app):
     assert background.JOBS["mail.send"].interval(app.config) == app.config["BACKGROUND_POLL_SECONDS"]
 
 
+@pytest.fixture
+def chore():
+    """A per-worker job (as worker.start registers the position check and the queue watch)."""
+    job = background.register("test.chore", 1, lambda app: None, per_worker=True)
+    yield job
+    del background.JOBS[job.name]
+
+
 @pytest.mark.app_config(BACKGROUND_POLL_SECONDS=0)
-def test_no_runner_starts_when_the_poll_is_zero(app):
-    assert background.start(app, lambda *args: pytest.fail("spawned"), lambda seconds: None) == []
+def test_with_the_poll_at_zero_a_server_runs_only_its_own_chores(app, chore):
+    spawned = []
+    started = background.start(app, lambda fn, *args: spawned.append(args[1].name), lambda seconds: None)
+    assert started == [chore] and spawned == ["test.chore"]
+
+
+def test_run_background_runs_the_shared_jobs_and_no_worker_chore(app, chore):
+    started = background.start(app, lambda *args: None, lambda seconds: None, in_server=False)
+    assert chore not in started and "mail.send" in {job.name for job in started}
 
 
 def test_a_failing_job_is_logged_and_the_runner_goes_on(app, caplog):
