@@ -70,6 +70,7 @@ def test_forgot_password_from_the_login_page_to_a_new_password(mail_browsing, ma
     page = mail_browsing.shopper()
     with mail_shop.database() as session:
         email = session.scalar(select(User.email).order_by(User.id.desc()))
+    steps.wait_until_live(page)
     page.get_by_role("button", name="Log out").click()
 
     page.goto("/auth/login")
@@ -89,6 +90,7 @@ def test_forgot_password_from_the_login_page_to_a_new_password(mail_browsing, ma
     with mail_browsing.clean.tolerating(r"status of 400"):  # the used link's page is a 400
         page.goto(link)
         expect(page.get_by_role("alert").filter(has_text="expired or was used")).to_be_visible()
+    steps.wait_until_live(page)  # its socket upgraded: the logout closes it cleanly
     page.get_by_role("button", name="Log out").click()
     steps.log_in(page, email, "a new browser password")
 
