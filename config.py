@@ -134,6 +134,40 @@ class Config:
     # Password hashes computed at once per worker, in OS threads off the event
     # loop (each takes a core for tens of milliseconds; more wait their turn).
     PASSWORD_HASH_CONCURRENCY = int(os.environ.get("PASSWORD_HASH_CONCURRENCY", "2"))
+    # Forgot-password forms per client, and reset emails per address (beyond it the
+    # form answers the same, and no email goes out).
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per 15 minutes")
+    RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
+    RESET_MAX_AGE_SECONDS = int(os.environ.get("RESET_MAX_AGE_SECONDS", "3600"))
+
+    # -- email (Flask-Mailman reads the MAIL_* settings) --------------------------------
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")  # smtp, or file (under MAIL_FILE_PATH)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Hearth & Bean <shop@localhost>")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH", str(BASE_DIR / "instance" / "mail"))
+    # Every link in an email starts with this (the development server's own address by default).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # A notification still unseen this long after it was written is emailed (with
+    # whatever else of that person's is unseen by then, in one digest).
+    NOTIFY_EMAIL_DELAY_SECONDS = float(os.environ.get("NOTIFY_EMAIL_DELAY_SECONDS", "300"))
+    # A failed send is tried again after these many seconds (then it is failed).
+    MAIL_RETRY_SECONDS = [int(x) for x in _env_list("MAIL_RETRY_SECONDS")] or [30, 120, 600, 1800]
+    # How long a sender holds what it claimed before another may take it over.
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "60"))
+    # How often the background runner looks for due mail (seconds); 0 starts no runner.
+    BACKGROUND_POLL_SECONDS = float(os.environ.get("BACKGROUND_POLL_SECONDS", "1"))
+    # The outbox relay (a background job) looks this often for notifications committed
+    # but not pushed this long after they were written, and emits them.
+    OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.25"))
+    OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "1.5"))
+    # Expired login sessions are deleted this often (a background job).
+    SESSION_PRUNE_SECONDS = float(os.environ.get("SESSION_PRUNE_SECONDS", "3600"))
 
 
 def _local_secret() -> str:
@@ -146,6 +180,8 @@ def _local_secret() -> str:
 
 
 class DevelopmentConfig(Config):
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
+
     @classmethod
     def check(cls) -> None:
         cls.SECRET_KEY = cls.SECRET_KEY or _local_secret()
@@ -158,6 +194,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     CACHE_TYPE = "NullCache"  # tests that read a page after changing it expect the change
     RATELIMIT_ENABLED = False
+    MAIL_BACKEND = "locmem"  # tests that need a server point MAIL_BACKEND at one
+    MAIL_RETRY_SECONDS = [1, 2]
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
 
 

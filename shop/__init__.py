@@ -5,7 +5,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, config_from_env, database_uri
-from shop.extensions import cache, csrf, db, limiter, login_manager, migrate
+from shop.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 from shop.formatting import register_template_filters
 from shop.services import accounts
 from shop.services.errors import DomainError
@@ -43,15 +43,18 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(accounts.load_session_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # login sessions are revocable rows instead
 
+    from shop.realtime import relay
     from shop.sockets import init_sockets
 
     init_sockets(app)
+    relay.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -68,11 +71,13 @@ def register_blueprints(app: Flask) -> None:
     from shop.main.routes import bp as main_bp
     from shop.media.routes import bp as media_bp
     from shop.orders.routes import bp as orders_bp
+    from shop.preferences.routes import bp as preferences_bp
 
     for blueprint in (main_bp, catalog_bp, auth_bp, account_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(addresses_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(preferences_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,7 +5,7 @@ SOCKETIO_MESSAGE_QUEUE set their pushes reach every worker's clients.
 """
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from shop.extensions import db
 from shop.seed import seed_demo
@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demote_admin)
     app.cli.add_command(prune_sessions)
+    app.cli.add_command(run_background)
     app.cli.add_command(orders_group)
     app.cli.add_command(stock_group)
 
@@ -59,6 +60,15 @@ def demote_admin(email: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{email} is no longer an admin.")
+
+
+@click.command("run-background")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for due mail.")
+def run_background(poll: float) -> None:
+    """Run the background jobs (mail, pruning) in this process until interrupted."""
+    from shop import background
+
+    background.run_forever(current_app._get_current_object(), max(poll, 0.1))
 
 
 @click.command("prune-sessions")

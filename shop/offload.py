@@ -1,4 +1,5 @@
-"""CPU-bound work (password hashing, photos) run off the event loop, a few at a time.
+"""Work run off the event loop, a few at a time: CPU-bound (password hashing, photos)
+and blocking network calls (SMTP).
 
 Under an event-loop server every request shares one OS thread: an argon2
 hash computed there stalls every other request and socket for as long as it
@@ -29,6 +30,9 @@ def call_directly(fn: Callable[..., T], *args: Any) -> T:
 
 PASSWORDS = "passwords"
 IMAGES = "images"
+# Blocking network calls (an SMTP conversation): slots of their own, so that a mail
+# server that hangs never holds the ones password hashing waits for.
+BLOCKING = "blocking"
 
 
 class _CpuPool:
@@ -41,10 +45,11 @@ class _CpuPool:
 _pool = _CpuPool()
 
 
-def use_executor(executor: Executor, max_concurrent: int, images: int = 1) -> None:
-    """Run CPU-bound calls through ``executor``: password work at most
+def use_executor(executor: Executor, max_concurrent: int, images: int = 1, max_blocking: int = 4) -> None:
+    """Run calls off the loop through ``executor``: password work at most
     ``max_concurrent`` at a time, photo work at most ``images`` (0: in the
-    calling thread, on the event loop; only for comparing in bench/).
+    calling thread, on the event loop; only for comparing in bench/), blocking
+    network calls at most ``max_blocking``.
 
     Call it after monkey-patching: the semaphores are then the async library's
     own (a green thread waiting for a slot lets the others run).
@@ -52,7 +57,10 @@ def use_executor(executor: Executor, max_concurrent: int, images: int = 1) -> No
     if max_concurrent < 1 or images < 0:
         raise ValueError("max_concurrent must be at least 1, images at least 0")
     _pool.executor = executor
-    _pool.slots = {PASSWORDS: threading.BoundedSemaphore(max_concurrent)}
+    _pool.slots = {
+        PASSWORDS: threading.BoundedSemaphore(max_concurrent),
+        BLOCKING: threading.BoundedSemaphore(max(1, max_blocking)),
+    }
     if images:
         _pool.slots[IMAGES] = threading.BoundedSemaphore(images)
     _pool.on_caller = set() if images else {IMAGES}
@@ -64,3 +72,8 @@ def run_cpu_bound(fn: Callable[..., T], *args: Any, pool: str = PASSWORDS) -> T:
         return fn(*args)
     with _pool.slots.get(pool) or nullcontext():
         return _pool.executor(fn, *args)
+
+
+def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` (a call that may wait long on the network) in an OS thread of its own pool."""
+    return run_cpu_bound(fn, *args, pool=BLOCKING)

@@ -1,45 +1,48 @@
-"""What each worker does for itself in the background, besides serving.
+"""What each worker does for itself in the background, besides serving: telling its own
+sockets where their inbox stands, keeping its line to the message queue honest, and
+keeping its sockets' presence fresh.
 
-Started by the serving layer in every worker (serving.serve), never by the
-CLI or tests: telling its own sockets where their inbox stands, and keeping
-its line to the message queue honest, and keeping its sockets' presence fresh.
+All are per-worker jobs on the background runner (shop/background.py), which
+the serving layer starts in every worker (serving.serve), never the CLI or tests.
 """
 
 import logging
 
 from flask import Flask
 
+from shop import background
 from shop.extensions import db, socketio
 from shop.realtime import publisher
 from shop.realtime.queue import WatchedRedisManager
 from shop.realtime.rooms import ADMINS
 from shop.services import notifications
 from shop.sockets import guard, transports
-from shop.sockets.presence import keep_presence
+from shop.sockets.presence import TICK_SECONDS, PresenceKeeper
 
 log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> None:
-    socketio.start_background_task(check_positions, app)
-    socketio.start_background_task(keep_presence, app)
+    background.register("positions.check", "POSITION_CHECK_SECONDS", PositionCheck().run, per_worker=True)
+    background.register("presence.tick", TICK_SECONDS, PresenceKeeper().run, per_worker=True)
     manager = socketio.server.manager
     if isinstance(manager, WatchedRedisManager):
-        socketio.start_background_task(watch_queue, manager, app.config)
+        watch = QueueWatch(manager)
+        background.register("queue.heartbeat", "QUEUE_HEARTBEAT_SECONDS", watch.run, per_worker=True)
+    background.start(app, socketio.start_background_task, socketio.sleep)
 
 
-def check_positions(app: Flask) -> None:
+class PositionCheck:
     """Every POSITION_CHECK_SECONDS, one query for the users connected here: tell each one
     whose inbox moved since the last check where it stands (a client that missed the last
     push learns that it is behind), and take users who are no admins any more out of the
     admins room."""
-    told: dict[int, tuple[str, int]] = {}
-    while True:
-        socketio.sleep(app.config["POSITION_CHECK_SECONDS"])
-        try:
-            told = _check_positions(app, told)
-        except Exception:
-            log.exception("the position check failed")
+
+    def __init__(self) -> None:
+        self.told: dict[int, tuple[str, int]] = {}
+
+    def run(self, app: Flask) -> None:
+        self.told = _check_positions(app, self.told)
 
 
 def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:
@@ -57,21 +60,24 @@ def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, 
     return now_told
 
 
-def watch_queue(manager: WatchedRedisManager, config) -> None:
+class QueueWatch:
     """Send a heartbeat through the queue every few seconds; when none comes back, act deaf:
     subscribe again and let this worker's clients reconnect (they catch up with sync)."""
-    deaf = False
-    while True:
-        socketio.sleep(config["QUEUE_HEARTBEAT_SECONDS"])
+
+    def __init__(self, manager: WatchedRedisManager) -> None:
+        self.manager = manager
+        self.deaf = False
+
+    def run(self, app: Flask) -> None:
         publisher.heartbeat()
-        silent = manager.silent_for()
-        if silent <= config["QUEUE_DEAF_SECONDS"]:
-            if deaf:
+        silent = self.manager.silent_for()
+        if silent <= app.config["QUEUE_DEAF_SECONDS"]:
+            if self.deaf:
                 log.warning("the message queue is heard again")
-            deaf = False
-            continue
-        if not deaf:
+            self.deaf = False
+            return
+        if not self.deaf:
             log.warning("deaf: nothing heard on the message queue for %.0f s; subscribing again", silent)
-            deaf = True
+            self.deaf = True
             transports.close_all()
-        manager.resubscribe()
+        self.manager.resubscribe()

@@ -20,6 +20,8 @@ from shop.models import LoginSession, Notification, Order, Product, ProductPhoto
 from shop.services import accounts, addresses, catalog, orders, photos, shipping
 from shop.services import cart as cart_service
 from shop.services.cart import ShownCart
+from shop.services.notifications import notify
+from shop.services.transaction import write_transaction
 from testing.apps import database_session
 from testing.checkout import ADDRESS, DELIVERY, shown_with
 from testing.images import photo
@@ -147,6 +149,7 @@ class World:
             "photo_id": self.photo.id,
             "category_id": self.category.id,
             "name": media.file_name(self.photo.key, self.photo.width, "webp"),
+            "token": "not-a-signed-token",
         }
 
 
@@ -177,3 +180,9 @@ def insert_product(
         session.add(product)
         session.commit()
         return product.id
+
+
+def write_notification(user_id: int, title: str, kind: str = "order_status", **fields) -> Notification:
+    """One notification of ``user_id``, written as a service writes it (pushed after the commit)."""
+    with write_transaction() as session:
+        return notify(session, user_id, kind, title, url=fields.pop("url", "/orders"), **fields)

@@ -54,6 +54,8 @@ class LiveServer(Closing):
             "DATABASE_URL": database_url,
             "SOCKETIO_ASYNC_MODE": "eventlet",
             **GENEROUS_LIMITS,
+            # Development writes mail under instance/mail; a test's server keeps it with its log.
+            "MAIL_FILE_PATH": str(log_dir / "mail"),
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
             **env,

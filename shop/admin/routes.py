@@ -15,8 +15,9 @@ from shop.admin.forms import (
     StockForm,
 )
 from shop.forms import ActionForm, MessageForm, page_number, require_valid, send_from_form
+from shop.models.mail import MAIL_STATUSES
 from shop.models.order import STATUSES
-from shop.services import catalog, messages, orders, payments, photos, shipping
+from shop.services import catalog, mail, messages, orders, payments, photos, shipping
 from shop.services.errors import DomainError
 from shop.services.messages import Reader
 from shop.web import takes_uploads
@@ -117,6 +118,20 @@ def conversations():
 def shipping_list():
     """The shipping methods checkout offers (and those it no longer does)."""
     return render_template("admin/shipping.html", methods=shipping.all_methods())
+
+
+@bp.route("/mail")
+def mail_list():
+    """The latest emails: sent, failed (and why), and waiting for a (re)try."""
+    status = request.args.get("status")
+    status = status if status in MAIL_STATUSES else None
+    return render_template(
+        "admin/mail.html",
+        deliveries=mail.recent_deliveries(status),
+        counts=mail.delivery_counts(),
+        status=status,
+        statuses=MAIL_STATUSES,
+    )
 
 
 @bp.route("/shipping/new", methods=["GET", "POST"])

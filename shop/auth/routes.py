@@ -5,10 +5,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
-from shop.auth.forms import LoginForm, PasswordForm, RegisterForm
+from shop.auth.forms import ForgotForm, LoginForm, PasswordForm, RegisterForm, ResetForm
 from shop.cart import guest
 from shop.extensions import limiter
-from shop.services import accounts
+from shop.services import accounts, password_reset
 from shop.services import cart as cart_service
 from shop.services.errors import DomainError, InvalidCredentials, InvalidInput
 
@@ -148,6 +148,51 @@ def password():
         return redirect(url_for("catalog.index"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form), status
+
+
+RESET_SENT = "If that address has an account, a link to reset its password is on its way."
+RESET_EMAILS = "reset-emails"
+
+
+def _reset_email_allowed(address: str) -> bool:
+    """One of the address's RESET_EMAIL_RATE_LIMIT emails (whoever asks for it)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    cap = parse_limit(current_app.config["RESET_EMAIL_RATE_LIMIT"])
+    return limiter.limiter.hit(cap, RESET_EMAILS, address)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_setting("RESET_RATE_LIMIT"), methods=["POST"])
+def forgot():
+    """Ask for a reset link: the same answer whether or not the address has an account."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data, allowed=_reset_email_allowed)
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@_every_attempt()
+def reset(token: str):
+    """Set a new password from an emailed link; every session of the account is signed out,
+    and this browser signed in afresh."""
+    form = ResetForm()
+    try:
+        if form.validate_on_submit():
+            user = password_reset.reset_password(token, form.password.data)
+            _sign_in(user)
+            flash("Your password is changed; every other session was signed out.", "success")
+            return redirect(url_for("catalog.index"))
+        password_reset.user_for(token)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_template("auth/reset.html", form=None), exc.status
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/reset.html", form=form), status
 
 
 def _sign_in(user) -> None:

@@ -3,6 +3,7 @@
 from shop.models.address import Address
 from shop.models.cart import CartItem
 from shop.models.catalog import Category, Product, ProductPhoto, StockWatch
+from shop.models.mail import MailDelivery, NotificationPreference
 from shop.models.message import OrderMessage, OrderThread
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
@@ -21,7 +22,9 @@ __all__ = [
     "CartItem",
     "Category",
     "LoginSession",
+    "MailDelivery",
     "Notification",
+    "NotificationPreference",
     "Order",
     "OrderDelivery",
     "OrderEvent",

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
@@ -22,7 +22,10 @@ ADMIN_KINDS = frozenset({NEW_ORDER, LOW_STOCK})
 
 class Notification(db.Model):
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),
+        Index("ix_notifications_unpushed", "pushed", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -34,6 +37,9 @@ class Notification(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read: Mapped[bool] = mapped_column(default=False)
+    # Emitted after its commit (marked a moment later): the outbox relay emits what is
+    # not marked after a grace period, e.g. when its worker died between commit and emit.
+    pushed: Mapped[bool] = mapped_column(default=False)
 
     def to_payload(self) -> dict[str, Any]:
         """The `notification` event payload of DESIGN.md."""

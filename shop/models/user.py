@@ -33,6 +33,11 @@ class User(UserMixin, db.Model):
     # Names this run of seqs: a re-created database or a reset of the seqs gives a
     # new one, so that a client holding a position from before starts again.
     inbox_epoch: Mapped[str] = mapped_column(String(16), default=lambda: token_hex(8))
+    # The highest seq the person has been shown (a visible tab said so, or they read it),
+    # and the highest seq the email planner has decided about: what lies above both,
+    # once NOTIFY_EMAIL_DELAY_SECONDS old, is emailed.
+    seen_seq: Mapped[int] = mapped_column(default=0)
+    mailed_seq: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The login session this object was loaded for (not a column): Flask-Login

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 _PENDING = "shop.pending_pushes"
 _DISCONNECTS = "shop.pending_disconnects"
 _LEAVES = "shop.pending_room_leaves"
+# Notification ids emitted after their commit, waiting to be marked pushed (shop/realtime/relay.py):
+# kept in the app context they were emitted in (``g``), or here when there is none.
+_emitted: list[int] = []
+_EMITTED_HERE = "shop_emitted"
 
 
 def queue_push(session: Session, event_name: str, payload: dict[str, Any], to: str | list[str]) -> None:
@@ -91,6 +96,11 @@ def queue_messages_read(
     queue_push(session, "messages_read", shop_payload, [order_shop_room(order_id), ADMINS])
 
 
+def queue_preferences(session: Session, user_id: int, settings: dict[str, dict[str, bool]]) -> None:
+    """Every open tab of the user shows the switches as they now are."""
+    queue_push(session, "preferences", {"preferences": settings}, user_room(user_id))
+
+
 def queue_disconnect(session: Session, sids: list[str]) -> None:
     """Close these sockets (on whichever worker holds them) after the commit."""
     session.info.setdefault(_DISCONNECTS, []).extend(sids)
@@ -101,15 +111,41 @@ def queue_leave_room(session: Session, sids: list[str], room: str) -> None:
     session.info.setdefault(_LEAVES, []).extend((sid, room) for sid in sids)
 
 
-def send(event_name: str, payload: dict[str, Any], to: str | list[str], skip_sid: str | None = None) -> None:
-    """Emit now. Never raises: the database already holds the truth (and what is sent
-    without a commit, presence and typing, is gone in seconds anyway)."""
+def send(event_name: str, payload: dict[str, Any], to: str | list[str], skip_sid: str | None = None) -> bool:
+    """Emit now; whether it went. Never raises: the database already holds the truth (and
+    what is sent without a commit, presence and typing, is gone in seconds anyway)."""
     try:
         socketio.emit(event_name, payload, to=to, skip_sid=skip_sid)
         metrics.PUSHES.labels(event_name).inc()
+        return True
     except Exception:  # a broken queue must not fail a committed change
         metrics.PUSH_FAILURES.labels(event_name).inc()
         log.exception("push of %s to %s failed", event_name, to)
+        return False
+
+
+def take_emitted() -> list[int]:
+    """The notification ids handed over since the last call (to be marked pushed)."""
+    taken = _emitted[:]
+    del _emitted[: len(taken)]
+    return taken
+
+
+def emitted_here() -> list[int]:
+    """The notification ids emitted in this app context, taken out of it."""
+    return g.pop(_EMITTED_HERE, []) if has_app_context() else []
+
+
+def hand_over(ids: list[int]) -> None:
+    """Leave ``ids`` for the next take_emitted (the relay's round)."""
+    _emitted.extend(ids)
+
+
+def _note_emitted(notification_id: int) -> None:
+    if has_app_context():
+        g.setdefault(_EMITTED_HERE, []).append(notification_id)
+    else:
+        _emitted.append(notification_id)
 
 
 def send_here(event_name: str, payload: dict[str, Any], to: str) -> None:
@@ -159,7 +195,8 @@ def _send_pending(session: Session) -> None:
     if socketio.server is None:  # the app was built without the socket server
         return
     for event_name, payload, to in pushes:
-        send(event_name, payload, to)
+        if send(event_name, payload, to) and event_name == "notification":
+            _note_emitted(payload["id"])
     for sid, room in leaves:
         leave_room(sid, room)
     for sid in sids:

@@ -76,7 +76,7 @@ def register(
     email: str, name: str, password: str, is_admin: bool = False, admit: Callable[[], bool] = _anyone
 ) -> User:
     """Create an account; ``admit`` is asked just before it is written (see sign_up)."""
-    _check_password(password)
+    check_password(password)
     user = User(email=normalize_email(email), name=name.strip(), is_admin=is_admin)
     user.set_password(password)
     _check_admitted(admit)
@@ -134,7 +134,7 @@ def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
         # One login of an account at a time, so that two cannot both take the
         # cap's last place (PostgreSQL; SQLite's BEGIN IMMEDIATE already waits).
         session.execute(select(User.id).where(User.id == user_id).with_for_update())
-        _end_sessions(session, (LoginSession.user_id == user_id) & ~rules.live(now))
+        end_sessions(session, (LoginSession.user_id == user_id) & ~rules.live(now))
         login = LoginSession(
             user_id=user_id,
             user_agent=_printable(user_agent)[:MAX_USER_AGENT],
@@ -151,7 +151,7 @@ def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
             .offset(rules.per_account - 1)
         ).all()
         if beyond_the_cap:
-            _end_sessions(session, LoginSession.token.in_(beyond_the_cap))
+            end_sessions(session, LoginSession.token.in_(beyond_the_cap))
         token = login.token
     return token
 
@@ -198,7 +198,7 @@ def change_password(user_id: int, keep_token: str, current: str, new: str) -> No
     SQLite would keep every other writer waiting for them; the UPDATE checks
     that the hash is still the one the current password was checked against.
     """
-    _check_password(new)
+    check_password(new)
     old_hash = db.session.scalar(select(User.password_hash).where(User.id == user_id))
     if old_hash is None or not verify_password(old_hash, current):
         raise InvalidCredentials("Your current password is not right.")
@@ -250,21 +250,21 @@ def sign_out_session(user_id: int, public_id: str, current_token: str) -> bool:
         )
         if token is None:  # another account's, or signed out already
             raise NotFound("That session is not signed in.")
-        _end_sessions(session, LoginSession.token == token)
+        end_sessions(session, LoginSession.token == token)
     return token == current_token
 
 
 def sign_out_everywhere(user_id: int) -> int:
     """Sign out every session of the account, this browser's too, and close their sockets."""
     with write_transaction() as session:
-        return _end_sessions(session, LoginSession.user_id == user_id)
+        return end_sessions(session, LoginSession.user_id == user_id)
 
 
 def prune_sessions() -> int:
     """Delete every expired login session (closing any socket still open on one); how many."""
     rules, now = _rules(), utcnow()
     with write_transaction() as session:
-        return _end_sessions(session, ~rules.live(now))
+        return end_sessions(session, ~rules.live(now))
 
 
 def ensure_admin(email: str, name: str, password: str) -> User:
@@ -324,8 +324,9 @@ def _rules() -> SessionRules:
     return SessionRules.from_config(current_app.config)
 
 
-def _end_sessions(session: Session, condition: ColumnElement[bool]) -> int:
-    """Delete the login sessions matching ``condition`` and close their sockets; how many."""
+def end_sessions(session: Session, condition: ColumnElement[bool]) -> int:
+    """In the caller's transaction: delete the login sessions matching ``condition``
+    and close their sockets; how many."""
     ending = select(LoginSession.token).where(condition)
     _close_sockets(session, SocketConnection.login_token.in_(ending))
     deleted = session.execute(
@@ -357,7 +358,8 @@ def _dummy_user() -> User:
     return user
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """InvalidInput for a password too short to be taken."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
 

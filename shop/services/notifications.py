@@ -10,6 +10,7 @@ from shop.extensions import db
 from shop.models import Notification, User
 from shop.models.notification import ADMIN_KINDS
 from shop.realtime import publisher
+from shop.services.mail import record_seen
 from shop.services.transaction import write_transaction
 
 SYNC_LIMIT = 500
@@ -124,8 +125,9 @@ def last_seq(user_id: int) -> int:
 
 
 def mark_read(user_id: int, up_to_seq: int) -> int:
-    """Mark everything up to ``up_to_seq`` read; return the unread count left."""
+    """Mark everything up to ``up_to_seq`` read (and so seen); return the unread count left."""
     with write_transaction() as session:
+        record_seen(session, user_id, up_to_seq)
         session.execute(
             update(Notification)
             .where(

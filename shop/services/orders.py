@@ -20,6 +20,7 @@ from shop.models import (
     Product,
 )
 from shop.models.base import utcnow
+from shop.models.mail import CANCELLATION, CONFIRMATION
 from shop.models.notification import NEW_ORDER, ORDER_STATUS
 from shop.models.order import (
     CANCELLED,
@@ -52,6 +53,7 @@ from shop.services.errors import (
     PaymentPending,
     PricesChanged,
 )
+from shop.services.mail import queue_order_email
 from shop.services.notifications import notify, notify_admins
 from shop.services.shipping import offered_method
 from shop.services.totals import items_cents, quote
@@ -260,6 +262,7 @@ def _create_order(
             "created_at": order.created_at.isoformat(),
         },
     )
+    queue_order_email(session, order, CONFIRMATION)
     return order
 
 
@@ -332,6 +335,8 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
         data={"order_id": order.id, "status": status, "previous_status": previous},
     )
     publisher.queue_order_status(session, order, previous)
+    if status == CANCELLED:
+        queue_order_email(session, order, CANCELLATION)
 
 
 def _check_paid_before_shipping(order: Order) -> None:

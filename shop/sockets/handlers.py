@@ -14,7 +14,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
-from shop.services import accounts, catalog, messages, notifications
+from shop.services import accounts, catalog, mail, messages, notifications
 from shop.services.messages import Reader
 from shop.sockets import guard, transports
 from shop.sockets.presence import presence
@@ -126,3 +126,8 @@ def on_unwatch_order(payload: dict) -> dict:
 def on_typing(payload: dict) -> dict:
     presence().typing(request.sid, guard.int_field(payload, "order_id"))
     return {}
+
+
+@guard.client_event("seen")
+def on_seen(payload: dict) -> dict:
+    return {"seen_seq": mail.mark_seen(current_user.id, guard.int_field(payload, "up_to_seq"))}

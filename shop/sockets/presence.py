@@ -26,7 +26,6 @@ from contextlib import contextmanager
 import redis
 from flask import Flask
 
-from shop.extensions import socketio
 from shop.models.message import SHOP_NAME
 from shop.realtime import publisher
 from shop.realtime.rooms import order_room, order_shop_room
@@ -285,14 +284,14 @@ def presence() -> Presence:
     return _presence
 
 
-def keep_presence(app: Flask) -> None:
-    """The worker's loop: refresh its entries a few times per TTL, recompute every tick."""
-    every = max(1, int(app.config["PRESENCE_TTL_SECONDS"] / 3 / TICK_SECONDS))
-    ticks = 0
-    while True:
-        socketio.sleep(TICK_SECONDS)
-        try:
-            presence().tick(refresh=ticks % every == 0)
-        except Exception:
-            log.exception("the presence check failed")
-        ticks += 1
+class PresenceKeeper:
+    """The worker's job, every TICK_SECONDS: recompute what its sockets are shown, and
+    refresh its entries a few times per PRESENCE_TTL_SECONDS."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    def run(self, app: Flask) -> None:
+        every = max(1, int(app.config["PRESENCE_TTL_SECONDS"] / 3 / TICK_SECONDS))
+        presence().tick(refresh=self.ticks % every == 0)
+        self.ticks += 1

@@ -56,8 +56,10 @@ def test_a_notification_written_without_its_push_is_announced_by_a_position(chec
         user_id = session.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": shopper.email})
         session.execute(
             text(
-                "INSERT INTO notifications (user_id, seq, kind, title, body, url, data, created_at, read)"
-                " VALUES (:u, 1, 'order_status', 'Lost', '', '', '{}', '2026-12-01 00:00:00', false)"
+                # pushed: emitted and lost on the way (what the relay cannot see, the position check does)
+                "INSERT INTO notifications"
+                " (user_id, seq, kind, title, body, url, data, created_at, read, pushed)"
+                " VALUES (:u, 1, 'order_status', 'Lost', '', '', '{}', '2026-12-01 00:00:00', false, true)"
             ),
             {"u": user_id},
         )

@@ -107,6 +107,10 @@ POST_FORMS = {
     "addresses.new": ("alice", "/account/addresses/new", ADDRESS_FIELDS),
     "addresses.edit": ("alice", "/account/addresses/{address_id}/edit", ADDRESS_FIELDS),
     "addresses.delete": ("bob", "/account/addresses/{address_id}/delete", []),
+    "auth.forgot": ("anonymous", "/auth/forgot", ["email"]),
+    "auth.reset": ("anonymous", "/auth/reset/{token}", ["password", "confirm"]),
+    "preferences.settings": ("alice", "/account/notifications", ["email-orders", "email-back_in_stock"]),
+    "preferences.unsubscribe": ("anonymous", "/unsubscribe/{token}", ["List-Unsubscribe"]),
     "admin.product_stock": ("admin", "/admin/products/{product_id}/stock", ["stock", "back"]),
     "admin.product_new": (
         "admin",

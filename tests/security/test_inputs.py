@@ -77,7 +77,8 @@ def test_ids_beyond_any_column_are_404_on_every_route(app, too_big):
     """Every route with an id, enumerated from the URL map, as the admin (who reaches them all)."""
     world = World()
     client = signed_in(app, world.admin)
-    rules = [rule for rule in (*get_rules(app), *post_rules(app)) if rule.arguments]
+    # (A signed token in a URL is no id: its routes are tested with forged tokens.)
+    rules = [rule for rule in (*get_rules(app), *post_rules(app)) if rule.arguments - {"token"}]
     assert len(rules) >= 12
     for rule in rules:
         url = build(app, rule, {name: too_big for name in rule.arguments})

@@ -1,8 +1,8 @@
 /*
  * Hearth & Bean live client: one Socket.IO connection per page of a logged-in user.
  *
- * The server pushes `notification`, `unread`, `order_status`, `payment_status`, `stock` and the
- * order conversation's `message`, `messages_read`, `presence` and `typing`; these
+ * The server pushes `notification`, `unread`, `order_status`, `payment_status`, `stock`,
+ * `preferences` and the order conversation's `message`, `messages_read`, `presence` and `typing`; these
  * modules turn them into toasts, badges and page updates, with markup and formats
  * from the server (the page's <template>s) and limits from <body data-*>. Text
  * from the server is only ever inserted as text.
@@ -13,6 +13,7 @@ import { followConversation } from "./messages.js";
 import { followNotifications, setUnread } from "./notifications.js";
 import { applyOrderStatus } from "./orders.js";
 import { applyPaymentStatus } from "./payments.js";
+import { applyPreferences } from "./preferences.js";
 import { connect, serverLimit } from "./socket.js";
 import { applyStock, followProducts } from "./stock.js";
 import { showToast } from "./toasts.js";
@@ -98,6 +99,7 @@ function start(body) {
   socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
   socket.on("payment_status", (payload) => applyPaymentStatus(payload || {}));
   socket.on("stock", (payload) => applyStock(payload || {}));
+  socket.on("preferences", applyPreferences);
 }
 
 if (document.body.dataset.userId && typeof window.io === "function") {

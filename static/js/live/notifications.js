@@ -47,6 +47,44 @@ function seqStore(userId, epoch) {
   return { stored, store };
 }
 
+/* ---------- Seen: what a visible tab showed is never emailed ---------- */
+
+/**
+ * Report to the server (`seen {up_to_seq}`) the last seq this tab showed while visible;
+ * what it showed while hidden is reported when the tab becomes visible. Calls are
+ * batched (one per half second at most), within the socket's rate limit.
+ */
+function seenReporter(call) {
+  let shown = 0;
+  let reported = 0;
+  let timer = null;
+
+  function flush() {
+    timer = null;
+    if (document.visibilityState !== "visible" || shown <= reported) {
+      return;
+    }
+    const upTo = shown;
+    call("seen", { up_to_seq: upTo }).then((ack) => {
+      if (ack && ack.ok) {
+        reported = Math.max(reported, upTo);
+      }
+    });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && !timer) {
+      timer = setTimeout(flush, 250);
+    }
+  });
+  return (seq) => {
+    shown = Math.max(shown, seq);
+    if (!timer) {
+      timer = setTimeout(flush, 500);
+    }
+  };
+}
+
 /* ---------- Unread badge ---------- */
 
 const unreadBadge = document.querySelector("[data-unread-badge]");
@@ -132,6 +170,7 @@ export function followNotifications(connection, body) {
   const epoch = body.dataset.epoch || "";
   const seqs = seqStore(body.dataset.userId, epoch);
   const inbox = openInbox(connection);
+  const reportSeen = seenReporter(call);
   let lastSeen = Number.parseInt(body.dataset.lastSeq, 10) || 0; // what this page shows
   let syncRun = null; // the sync in progress, if any
   let syncAgain = false;
@@ -171,6 +210,9 @@ export function followNotifications(connection, body) {
     }
     seqs.store(lastSeen);
     announce(toToast);
+    if (fresh.length && (toToast.length <= MAX_TOASTS || document.querySelector("[data-inbox]"))) {
+      reportSeen(lastSeen); // each one toasted here, or shown elsewhere before, or in the open inbox
+    }
   }
 
   /** Where the inbox stands (a `position` push): catch up when behind, start again in a new epoch. */
