@@ -16,6 +16,7 @@ import random
 import signal
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import current_app
@@ -144,7 +145,9 @@ def test_sockets_dropped_at_once_all_catch_up_with_nothing_twice(seeded_database
         for worker in workers:
             worker.start()
         cookies, product_ids = waiting_crowd(seeded_database, workers[0].env["SECRET_KEY"])
-        took = asyncio.run(storm(workers, cookies, product_ids))
+        # A thread of its own: a browser test's Playwright may hold this thread's event loop.
+        with ThreadPoolExecutor(1) as thread:
+            took = thread.submit(asyncio.run, storm(workers, cookies, product_ids)).result()
         print(f"{SHOPPERS} sockets reconnected and caught up {took:.1f} s after the workers restarted")
     finally:
         for worker in workers:
