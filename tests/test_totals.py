@@ -1,6 +1,6 @@
 """One computation of an order's totals (shop/services/totals.py), the same
 figures on the cart, at checkout, on the order page, in the admin's pages and
-in what the confirmation email reads (``order_totals``)."""
+in the confirmation email."""
 
 import re
 
@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.formatting import money, shipping_cost
-from shop.models import Notification, Order
+from shop.models import MailDelivery, Notification, Order
+from shop.services import mail
 from shop.services.totals import order_totals
 from testing.data import fill_cart, make_product
 from testing.shopper import Auth, checkout_fields
 
 FIGURES = re.compile(rb"data-(items|shipping|grand)-total>([^<]+)<")
+EMAIL_FIGURES = re.compile(r"^(Items|Shipping|Total): (.+)$", re.M)
 
 
 def figures(html: bytes, within: bytes | None = None) -> dict[str, str]:
@@ -52,7 +54,9 @@ def test_every_page_shows_the_totals_the_order_was_charged(client, shopper, admi
     on_admin_page = figures(client.get(f"/admin/orders/{order.id}").data)
     admin_list = client.get("/admin/orders").data
 
-    totals = order_totals(order)  # what the confirmation email shows
+    totals = order_totals(order)
+    [confirmation] = db.session.scalars(select(MailDelivery).where(MailDelivery.order_id == order.id))
+    in_email = dict(EMAIL_FIGURES.findall(mail.compose(confirmation).body))
     as_charged = {
         "items": money(totals.items_cents),
         "shipping": shipping_cost(totals.shipping_cents),
@@ -60,6 +64,11 @@ def test_every_page_shows_the_totals_the_order_was_charged(client, shopper, admi
     }
     assert tuple(as_charged.values()) == expected
     assert at_checkout == on_order_page == on_admin_page == as_charged
+    assert in_email == {
+        "Items": as_charged["items"],
+        "Shipping": as_charged["shipping"],
+        "Total": as_charged["grand"],
+    }
     if method == "standard":
         assert cart == as_charged  # the cart page quotes the first method
     assert (order.items_cents, order.shipping_cents, order.total_cents) == (
