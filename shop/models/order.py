@@ -102,10 +102,8 @@ class OrderItem(db.Model):
         return self.unit_price_cents * self.quantity
 
 
-class OrderEvent(db.Model):
-    """One step of an order's timeline."""
-
-    __tablename__ = "order_events"
+class TimelineStepColumns:
+    """A step from one status to another, by whom and why: the fields of both timelines."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -114,6 +112,12 @@ class OrderEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderEvent(TimelineStepColumns, db.Model):
+    """One step of an order's timeline."""
+
+    __tablename__ = "order_events"
 
     order: Mapped[Order] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
@@ -134,18 +138,10 @@ class OrderDelivery(AddressColumns, db.Model):
     order: Mapped[Order] = relationship(back_populates="delivery")
 
 
-class OrderPaymentEvent(db.Model):
+class OrderPaymentEvent(TimelineStepColumns, db.Model):
     """One step of an order's payment timeline (beside the status timeline)."""
 
     __tablename__ = "order_payment_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    note: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payment_events")
     actor: Mapped[User | None] = relationship()
