@@ -14,6 +14,7 @@ from testing.processes import free_port, wait_until
 from testing.server import LiveServer, prepare_database
 from testing.shopper import Shopper, admin_on
 from testing.smtp import Mailbox, SilentServer, text_of
+from testing.sockets import RawSocket
 
 # Short enough to wait for, long enough for a socket to say "seen" first.
 DELAY_SECONDS = 3
@@ -101,7 +102,8 @@ def test_preferences_saved_in_one_tab_reach_the_others(live):
 def test_a_reset_signs_out_the_other_sessions_and_closes_their_sockets(live, mailbox):
     email = insert_user(live.database_url, "Robin")
     elsewhere = Shopper(live.url).login(email)
-    with elsewhere.connect() as sock:
+    with elsewhere.connect() as sock, RawSocket(live.url, elsewhere.cookie_header) as stubborn:
+        assert stubborn.connect_namespace().startswith("40")  # answers pings, ignores DISCONNECT
         stranger = Shopper(live.url)
         stranger.post("/auth/forgot", {"email": email}, token_from="/auth/forgot")
         wait_until(lambda: mailbox.to(email), "the reset email")
@@ -110,6 +112,7 @@ def test_a_reset_signs_out_the_other_sessions_and_closes_their_sockets(live, mai
         response = stranger.post(link, new, token_from=link, allow_redirects=False)
         assert response.status_code == 302
         sock.wait_disconnected()
+        assert stubborn.closed(timeout=10), stubborn.packets
     assert elsewhere.get("/account", allow_redirects=False).status_code == 302
     assert stranger.get("/account", allow_redirects=False).status_code == 200
 
