@@ -168,6 +168,9 @@ class Config:
     OUTBOX_GRACE_SECONDS = float(os.environ.get("OUTBOX_GRACE_SECONDS", "1.5"))
     # Expired login sessions are deleted this often (a background job).
     SESSION_PRUNE_SECONDS = float(os.environ.get("SESSION_PRUNE_SECONDS", "3600"))
+    # Photo files no row names, untouched for MEDIA_ORPHAN_SECONDS, are deleted this often.
+    MEDIA_PRUNE_SECONDS = float(os.environ.get("MEDIA_PRUNE_SECONDS", "3600"))
+    MEDIA_ORPHAN_SECONDS = float(os.environ.get("MEDIA_ORPHAN_SECONDS", "3600"))
 
 
 def _local_secret() -> str:

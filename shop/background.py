@@ -105,9 +105,10 @@ def run_forever(app: Flask, poll_seconds: float) -> None:
 
 def _register_defaults() -> None:
     from shop.realtime import relay
-    from shop.services import accounts, mail
+    from shop.services import accounts, mail, photos
 
     register("mail.plan", "BACKGROUND_POLL_SECONDS", lambda app: mail.plan_digests())
     register("mail.send", "BACKGROUND_POLL_SECONDS", mail.send_due)
     register(relay.JOB, "OUTBOX_RELAY_SECONDS", relay.run)
     register("sessions.prune", "SESSION_PRUNE_SECONDS", lambda app: accounts.prune_sessions())
+    register("media.prune", "MEDIA_PRUNE_SECONDS", lambda app: photos.remove_orphan_files())

@@ -4,7 +4,9 @@ the limits, who may upload, ordering and deleting, how files are served, and
 the photos on the catalogue and product pages."""
 
 import io
+import os
 import re
+import time
 
 import pytest
 from PIL import Image, ImageFile
@@ -311,6 +313,44 @@ def test_deleting_keeps_files_another_photo_still_shows(app, teapot):
     mine, theirs = add_photo(teapot), add_photo(kettle)
     photos.delete_photo(teapot.id, mine.id)
     assert set(renditions(theirs)) <= stored_files()
+
+
+def age(name: str, seconds: float) -> None:
+    path = media.root() / name
+    os.utime(path, (path.stat().st_atime, time.time() - seconds))
+
+
+def test_the_sweep_deletes_old_files_no_row_names_and_keeps_the_rest(app, teapot):
+    """A worker killed between writing an upload's files and committing its rows
+    leaves files no row names: the media.prune job deletes them once they are old."""
+    kept = add_photo(teapot, photo(colour=(1, 2, 3)))
+    crashed = images.process(photo(colour=(7, 8, 9)), app.config["MAX_UPLOAD_PIXELS"])
+    media.store(crashed)
+    (media.root() / ".upload-abandoned").write_bytes(b"half a file")
+    fresh = images.process(photo(colour=(4, 5, 6)), app.config["MAX_UPLOAD_PIXELS"])
+    media.store(fresh)  # an upload whose rows are still to be committed
+    for name in stored_files() - {media.file_name(fresh.key, r.width, r.extension) for r in fresh.renditions}:
+        age(name, app.config["MEDIA_ORPHAN_SECONDS"] + 60)
+
+    removed = photos.remove_orphan_files()
+
+    orphans = {media.file_name(crashed.key, r.width, r.extension) for r in crashed.renditions}
+    assert removed == len(orphans) + 1
+    assert stored_files() == set(renditions(kept)) | {
+        media.file_name(fresh.key, r.width, r.extension) for r in fresh.renditions
+    }
+
+
+def test_storing_a_picture_already_on_disk_makes_it_fresh_for_the_sweep(app, teapot):
+    """The same picture uploaded again reuses its old orphaned files: they must not be
+    swept between the upload's store and its commit."""
+    again = images.process(photo(colour=(7, 7, 7)), app.config["MAX_UPLOAD_PIXELS"])
+    media.store(again)
+    for name in stored_files():
+        age(name, app.config["MEDIA_ORPHAN_SECONDS"] + 60)
+    media.store(again)
+    assert photos.remove_orphan_files() == 0
+    assert len(stored_files()) == len(again.renditions)
 
 
 def test_a_photo_of_another_product_is_404(signed_in_admin, teapot):

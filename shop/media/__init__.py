@@ -9,6 +9,8 @@ renamed, so a reader sees the whole file or none.
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import current_app
@@ -33,6 +35,7 @@ def store(photo: ProcessedPhoto) -> None:
     for rendition in photo.renditions:
         path = folder / file_name(photo.key, rendition.width, rendition.extension)
         if path.exists():
+            os.utime(path)  # fresh again: the orphan sweep must not take it before its row commits
             continue
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
         try:
@@ -51,3 +54,27 @@ def remove(key: str, width: int) -> None:
     for size in widths_for(width):
         for extension in ENCODINGS:
             (folder / file_name(key, size, extension)).unlink(missing_ok=True)
+
+
+def remove_orphans(keys_in_use: Iterable[str], older_than: float) -> int:
+    """Delete photo files that no key in ``keys_in_use`` names, and abandoned temporary
+    files, if untouched for ``older_than`` seconds; how many went. The age is what
+    keeps an upload's files safe between their writing and its row's commit."""
+    folder = root()
+    if not folder.is_dir():
+        return 0
+    in_use, cutoff, removed = set(keys_in_use), time.time() - older_than, 0
+    for path in folder.iterdir():
+        named = NAME.fullmatch(path.name)
+        orphan = (named and path.name.split("-", 1)[0] not in in_use) or path.name.startswith(".upload-")
+        if orphan and _untouched_since(path, cutoff):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _untouched_since(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

@@ -4,7 +4,8 @@ An upload of several files is all or nothing: every file is checked and
 re-encoded before anything is stored, and one refused file refuses them all
 with its reason. The image work runs through shop.offload (an OS thread under
 an event-loop server); the files are written before the rows that name them,
-and deleted once no row names them any more.
+and deleted once no row names them any more (by the request, or, after a crash
+between the two, by the ``media.prune`` background job).
 """
 
 from dataclasses import dataclass
@@ -82,6 +83,13 @@ def delete_photo(product_id: int, photo_id: int) -> None:
         session.flush()
         _renumber(product)
     _remove_if_unused(key, width)
+
+
+def remove_orphan_files() -> int:
+    """Delete the files that no photo row names (left by a worker that died between
+    writing an upload's files and committing its rows); how many went."""
+    keys = db.session.scalars(select(ProductPhoto.key).distinct())
+    return media.remove_orphans(keys, current_app.config["MEDIA_ORPHAN_SECONDS"])
 
 
 def _remove_if_unused(key: str, width: int) -> None:

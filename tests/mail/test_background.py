@@ -16,7 +16,8 @@ from testing.data import make_user, write_notification
 def test_the_runner_starts_every_registered_job_in_a_task_of_its_own(app):
     spawned = []
     jobs = background.start(app, lambda fn, *args: spawned.append(args[1].name), lambda seconds: None)
-    assert {job.name for job in jobs} >= {"mail.plan", "mail.send", "outbox.relay", "sessions.prune"}
+    shared = {"mail.plan", "mail.send", "outbox.relay", "sessions.prune", "media.prune"}
+    assert {job.name for job in jobs} >= shared
     assert spawned == [job.name for job in jobs]
     assert background.JOBS["mail.send"].interval(app.config) == app.config["BACKGROUND_POLL_SECONDS"]
 
