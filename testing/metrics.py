@@ -1,0 +1,25 @@
+"""Reading /metrics the way Prometheus does: a value by metric name and labels."""
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus text exposition, keyed by (name, sorted label pairs)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict, name: str, **labels: str) -> float:
+    """One sample's value; a KeyError when the metric or those labels are missing."""
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def scrape(base_url: str) -> dict:
+    """A live server's /metrics (from this machine, which METRICS_ALLOW admits by default)."""
+    response = requests.get(base_url + "/metrics", timeout=10)
+    response.raise_for_status()
+    return parse_metrics(response.text)
