@@ -13,9 +13,11 @@ def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     }
 
 
-def sample(samples: dict, name: str, **labels: str) -> float:
-    """One sample's value; a KeyError when the metric or those labels are missing."""
-    return samples[(name, tuple(sorted(labels.items())))]
+def sample(samples: dict, name: str, unseen: float | None = None, **labels: str) -> float:
+    """One sample's value; ``unseen`` for a labelled counter never incremented (a KeyError
+    when that is None)."""
+    key = (name, tuple(sorted(labels.items())))
+    return samples[key] if unseen is None else samples.get(key, unseen)
 
 
 def scrape(base_url: str) -> dict:
