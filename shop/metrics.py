@@ -20,6 +20,12 @@ SYNC_CALLS = Counter("shop_sync_calls_total", "sync calls answered")
 SYNC_ROWS = Counter("shop_sync_rows_total", "Notifications returned by sync")
 SOCKETS = Gauge("shop_sockets_connected", "Namespace connections held by this worker")
 QUEUE_SILENCE = Gauge("shop_queue_heartbeat_age_seconds", "Seconds since this worker last heard the queue")
+POSITION_CHECKS = Histogram(
+    "shop_position_check_seconds",
+    "Rounds of this worker's position check, by how long each took",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+POSITION_USERS = Gauge("shop_position_check_users", "Users connected here at the last position check")
 REQUESTS = Histogram(
     "shop_request_seconds",
     "HTTP request latency, by endpoint",
