@@ -205,6 +205,10 @@ def render(results: dict) -> str:
         sections.append(_section_d(results["d"]))
     if results.get("e"):
         sections.append(_section_e(results["e"]))
+    if results.get("g"):
+        from positions import render as section_g
+
+        sections.append(section_g(results["g"]))
     if results.get("client_check"):
         sections.append(_check(results["client_check"]))
     verdicts = targets(results)

@@ -19,7 +19,8 @@ Per async mode, two servers in turn, each measured in one pass (bench/suite.py):
   the last ramp (with the offer) to 7,001.
 Under threading both stop at 2,000 connections, (b) at 1,000 (see below).
 Then the raw websockets floor (a)-(c), gunicorn gthread for (d), and two
-workers on Redis for (e).
+workers on Redis for (e). (g), the position check's cost per round with
+10,000 idle sockets (bench/positions.py), runs only when named: --parts g.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ sys.path.insert(0, str(BENCH))
 
 import check_client  # noqa: E402
 import dataset  # noqa: E402
+import positions  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import scaleout  # noqa: E402
@@ -55,6 +57,7 @@ from testing.shopper import Shopper, admin_on  # noqa: E402
 
 MODES = ("eventlet", "gevent", "threading")
 PARTS = ("check", "a", "b", "c", "d", "e")
+ON_REQUEST = ("g",)  # not in a default run (it would double its time)
 RESULTS = BENCH / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -150,7 +153,8 @@ class Bench:
 
     # -- runs ------------------------------------------------------------------
     async def run(self) -> dict:
-        self.prepare()
+        if set(self.parts) - set(ON_REQUEST):
+            self.prepare()
         if self.parts & {"check", "a", "b", "c", "d"}:
             for mode in self.args.modes:
                 await self.timed(mode, lambda mode=mode: self.push_suite(mode))
@@ -160,6 +164,8 @@ class Bench:
             await self.timed("gthread", self.gthread)
         if "e" in self.parts:
             await self.timed("e", self.scaleout)
+        if "g" in self.parts:
+            await self.timed("g", self.positions)
         return self.results
 
     async def timed(self, name: str, step) -> None:
@@ -268,6 +274,12 @@ class Bench:
             self.secret, channel, self.args.e_changes, self.server_cpus, self.log_dir, REDIS_URL
         )
 
+    async def positions(self) -> None:
+        sockets = max(100, int(10_000 * self.args.scale))
+        self.results["g"] = await positions.measure(
+            sockets, 1.0, 30.0, ["sqlite", "postgresql"], self.work, self.log_dir
+        )
+
     def cleanup(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
 
@@ -282,7 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--modes", default=",".join(MODES), help="async modes, the first also serves (d)")
-    parser.add_argument("--parts", default=",".join(PARTS), help="check,a,b,c,d,e")
+    parser.add_argument("--parts", default=",".join(PARTS), help="check,a,b,c,d,e (and g on request)")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full load (0.1 = smoke)")
     parser.add_argument("--rounds", type=int, default=5, help="stock changes per fan-out size")
     parser.add_argument(
@@ -297,7 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.modes = [mode for mode in args.modes.split(",") if mode]
     args.parts = [part for part in args.parts.split(",") if part]
-    unknown = set(args.modes) - set(MODES) | set(args.parts) - set(PARTS)
+    unknown = set(args.modes) - set(MODES) | set(args.parts) - set(PARTS) - set(ON_REQUEST)
     if unknown or not args.modes:
         parser.error(f"unknown: {', '.join(sorted(unknown))}" if unknown else "name at least one mode")
     return args

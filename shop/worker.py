@@ -10,7 +10,7 @@ import logging
 
 from flask import Flask
 
-from shop import background
+from shop import background, metrics
 from shop.extensions import db, socketio
 from shop.realtime import publisher
 from shop.realtime.queue import WatchedRedisManager
@@ -42,7 +42,9 @@ class PositionCheck:
         self.told: dict[int, tuple[str, int]] = {}
 
     def run(self, app: Flask) -> None:
-        self.told = _check_positions(app, self.told)
+        with metrics.POSITION_CHECKS.time():
+            self.told = _check_positions(app, self.told)
+        metrics.POSITION_USERS.set(len(self.told))
 
 
 def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:

@@ -15,7 +15,8 @@
 - nginx: deploy/nginx.conf and run-workers.sh as production runs them, and sockets through them
 - browser, steps: Chromium for the browser tests, and what a person does in the shop
 - smtp: a real SMTP server in the test's process (aiosmtpd, or refusing), and one that hangs
-- faults: a server that kills itself between commit and emit, for the outbox relay's test
+- faults: a server that kills itself between commit and emit, or whose next notification publish fails
+- metrics: /metrics parsed as Prometheus reads it
 """
 
 from pathlib import Path

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from shop import background
 from shop.extensions import db
@@ -94,3 +94,12 @@ def relay_unpushed(now: datetime | None = None) -> int:
 
 def _emit(row: Notification) -> bool:
     return publisher.send("notification", row.to_payload(), user_room(row.user_id))
+
+
+def backlog() -> tuple[int, datetime | None]:
+    """How many committed notifications are not marked pushed yet, and when the oldest was
+    written. Emitted rows wait for the next round's mark, so a short backlog is normal."""
+    count, oldest = db.session.execute(
+        select(func.count(Notification.id), func.min(Notification.created_at)).where(~Notification.pushed)
+    ).one()
+    return count, oldest

@@ -181,6 +181,16 @@ def _due(now: datetime):
     )
 
 
+def due_backlog(now: datetime | None = None) -> dict[str, tuple[int, datetime]]:
+    """The emails due and claimed by nobody, by kind: how many, and since when the oldest is due."""
+    rows = db.session.execute(
+        select(MailDelivery.kind, func.count(MailDelivery.id), func.min(MailDelivery.next_attempt_at))
+        .where(_due(now or utcnow()))
+        .group_by(MailDelivery.kind)
+    )
+    return {kind: (count, oldest) for kind, count, oldest in rows}
+
+
 def _anything_due() -> bool:
     found = db.session.scalar(select(MailDelivery.id).where(_due(utcnow())).limit(1)) is not None
     db.session.rollback()

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from testing.data import insert_product
+from testing.metrics import sample, scrape
+from testing.processes import wait_until
 from testing.server import start_server
 from testing.shopper import Shopper, admin_on
 
@@ -98,3 +100,21 @@ def test_a_demoted_admin_leaves_the_admins_room_and_syncs_past_admin_news(checki
     ack = sock.call("sync", {"after_seq": 0})
     assert [n["kind"] for n in ack["notifications"]] == ["order_status", "order_status"]  # no admin news
     assert ack["up_to_seq"] == ack["last_seq"] == 3
+
+
+def test_the_position_check_counts_its_rounds_and_the_users_it_looked_up(checking, connect):
+    sock = connect(Shopper(checking.url).register("Mia"))
+    sock.wait_for("position", timeout=10)
+
+    def checked(name: str) -> float:
+        return sample(scrape(checking.url), name)
+
+    first = checked("shop_position_check_seconds_count")
+    wait_until(
+        lambda: (
+            checked("shop_position_check_seconds_count") > first and checked("shop_position_check_users") == 1
+        ),
+        "a round more, over the one user connected",
+        30,
+    )
+    assert checked("shop_position_check_seconds_sum") > 0

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from testing.data import insert_product, insert_user
+from testing.metrics import sample, scrape
 from testing.processes import wait_until
 from testing.queues import DeafeningProxy
 from testing.server import LiveServer
@@ -19,6 +20,10 @@ FAST = {"QUEUE_HEARTBEAT_SECONDS": "1", "QUEUE_DEAF_SECONDS": "4", "POSITION_CHE
 def health(worker: LiveServer) -> tuple[int, dict]:
     response = requests.get(worker.url + "/healthz", timeout=10)
     return response.status_code, response.json()["checks"]
+
+
+def heartbeat_age(worker: LiveServer) -> float:
+    return sample(scrape(worker.url), "shop_queue_heartbeat_age_seconds")
 
 
 def test_a_deaf_worker_reports_it_hears_again_and_its_clients_lose_nothing(seeded_database, tmp_path):
@@ -39,12 +44,15 @@ def test_a_deaf_worker_reports_it_hears_again_and_its_clients_lose_nothing(seede
         order_id = Shopper(other.url).login(email).place_order(insert_product(seeded_database, stock=5))
         sock = LiveSocket(deafened.url, Shopper(deafened.url).login(email).cookie_header, reconnection=True)
         assert health(deafened) == (200, {"database": "ok", "message_queue": "ok"})
+        assert heartbeat_age(deafened) <= float(FAST["QUEUE_DEAF_SECONDS"])
 
         proxy.deafen()
         admin_on(other.url).set_status(order_id, "processing")
 
         deaf = (503, {"database": "ok", "message_queue": "deaf"})
         wait_until(lambda: health(deafened) == deaf, "the deafened worker to report it", 30)
+        silent = float(FAST["QUEUE_DEAF_SECONDS"])
+        wait_until(lambda: heartbeat_age(deafened) > silent, "its heartbeat age to show the silence", 30)
         assert health(other)[0] == 200
         wait_until(lambda: health(deafened)[0] == 200, "the deafened worker to hear again", 30)
         admin_on(other.url).set_status(order_id, "shipped")

@@ -4,7 +4,8 @@
  * Notifications carry a per-user `seq` with no gaps, within an inbox `epoch`.
  * The page knows the position it was rendered from (data-last-seq, read by the
  * server before the page's data): every connect syncs from there, so nothing
- * written after it is missing (what is on the page already is dropped by seq).
+ * written after it is missing (what is on the page already is dropped by seq;
+ * the inbox page starts from the highest seq it lists, if that is higher).
  * The last seq any tab showed is kept in localStorage so that a toast shows
  * once per person, not once per tab. A `position` push says where the inbox
  * stands even when the last push was lost; an epoch that changed (the database
@@ -160,7 +161,12 @@ function openInbox({ socket, call }) {
       markRead();
     }
   });
-  return { markRead, prepend };
+  /** The highest seq the inbox was rendered with (0 off the inbox page). */
+  function shownUpTo() {
+    return (inbox && Number.parseInt(inbox.dataset.upToSeq, 10)) || 0;
+  }
+
+  return { markRead, prepend, shownUpTo };
 }
 
 /* ---------- Sync, dedupe, show ---------- */
@@ -171,7 +177,9 @@ export function followNotifications(connection, body) {
   const seqs = seqStore(body.dataset.userId, epoch);
   const inbox = openInbox(connection);
   const reportSeen = seenReporter(call);
-  let lastSeen = Number.parseInt(body.dataset.lastSeq, 10) || 0; // what this page shows
+  // What this page shows: its position, or more when its data was read after a newer
+  // notification committed (the inbox then lists it already, and the sync must not again).
+  let lastSeen = Math.max(Number.parseInt(body.dataset.lastSeq, 10) || 0, inbox.shownUpTo());
   let syncRun = null; // the sync in progress, if any
   let syncAgain = false;
   const heldBack = []; // pushes that arrived while a sync was running
