@@ -70,7 +70,12 @@ def order_status(order_id: int):
     try:
         require_valid(form)
         orders.change_status(
-            order_id, form.status.data, current_user.id, form.note.data or "", form.ship_unpaid.data
+            order_id,
+            form.status.data,
+            current_user.id,
+            form.note.data or "",
+            form.ship_unpaid.data,
+            expected_version=form.version.data,
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -86,7 +91,9 @@ def order_payment(order_id: int):
     form = payment_form(order)
     try:
         require_valid(form)
-        payments.set_payment_status(order_id, form.status.data, current_user.id, form.note.data or "")
+        payments.set_payment_status(
+            order_id, form.status.data, current_user.id, form.note.data or "", form.version.data
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return render_order(orders.get_order(order_id), payment=form), exc.status
@@ -181,7 +188,7 @@ def product_new():
     """Add a product."""
     form = with_categories(ProductForm())
     if form.validate_on_submit():
-        product = catalog.create_product(form.fields(), form.stock.data)
+        product = catalog.create_product(form.fields(), form.stock.data, current_user.id)
         flash(f"{product.name} added: add its photos here.", "success")
         return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template(
@@ -195,7 +202,11 @@ def product_edit(product_id: int):
     product = catalog.get_product(product_id, include_inactive=True)
     form = edit_form(product)
     if form.validate_on_submit():
-        catalog.update_product(product_id, form.fields())
+        try:
+            catalog.update_product(product_id, form.fields(), current_user.id, form.version.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_product(catalog.get_product(product_id, include_inactive=True), form), exc.status
         flash(f"{form.name.data} saved.", "success")
         return redirect(url_for("admin.product_list"))
     return render_product(product, form), 400 if form.is_submitted() else 200
@@ -208,7 +219,7 @@ def product_stock(product_id: int):
     form = StockForm()
     try:
         require_valid(form)
-        product = catalog.set_stock(product_id, form.stock.data)
+        product = catalog.set_stock(product_id, form.stock.data, current_user.id, form.version.data)
     except DomainError as exc:
         flash(exc.message, "error")
         return render_product(product, edit_form(product, formdata=None), form), exc.status
@@ -353,11 +364,15 @@ def render_product(
     stock_form: StockForm | None = None,
     upload_form: PhotoUploadForm | None = None,
 ):
+    """The product's page; its forms carry the version it shows (whatever was posted)."""
+    stock_form = stock_form or StockForm(obj=product)
+    form.version.show(product.version)
+    stock_form.version.show(product.version)
     return render_template(
         "admin/product_form.html",
         form=form,
         product=product,
-        stock_form=stock_form or StockForm(obj=product),
+        stock_form=stock_form,
         upload_form=upload_form or PhotoUploadForm(formdata=None),
         photo_form=PhotoForm(formdata=None),
         action_form=ActionForm(),
@@ -395,11 +410,15 @@ def render_order(
     payment: PaymentForm | None = None,
     message_form: MessageForm | None = None,
 ):
+    """The order's page; its forms carry the version it shows (whatever was posted)."""
+    form, payment = form or status_form(order), payment or payment_form(order)
+    form.version.show(order.version)
+    payment.version.show(order.version)
     return render_template(
         "admin/order.html",
         order=order,
-        form=form or status_form(order),
-        payment_form=payment or payment_form(order),
+        form=form,
+        payment_form=payment,
         needs_payment=orders.needs_payment_before_shipping(order),
         thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
         message_form=(message_form or MessageForm(formdata=None)).fresh(),

@@ -69,6 +69,16 @@ def queue_stock(session: Session, product_id: int, stock: int) -> None:
     queue_push(session, "stock", payload, product_room(product_id))
 
 
+def queue_admin_change(session: Session, change) -> None:
+    """A change to an order or a product (shop/services/changes.py): every admin page follows it."""
+    queue_push(session, "admin_change", change.to_payload(), ADMINS)
+
+
+def queue_cart(session: Session, user_id: int, count: int) -> None:
+    """Tell every tab and device of the user how many items their cart holds (nav badge)."""
+    queue_push(session, "cart", {"count": count}, user_room(user_id))
+
+
 def queue_unread(session: Session, user_id: int, unread: int) -> None:
     """Tell every tab and device of the user the new unread count (badge)."""
     queue_push(session, "unread", {"unread": unread}, user_room(user_id))
