@@ -17,7 +17,7 @@ from shop.admin.forms import (
 from shop.forms import ActionForm, MessageForm, page_number, require_valid, send_from_form
 from shop.models.mail import MAIL_STATUSES
 from shop.models.order import STATUSES
-from shop.services import catalog, mail, messages, orders, payments, photos, shipping
+from shop.services import catalog, changes, mail, messages, orders, payments, photos, shipping
 from shop.services.errors import DomainError
 from shop.services.messages import Reader
 from shop.web import takes_uploads
@@ -46,6 +46,7 @@ def order_list():
     status = request.args.get("status") or None
     payment = request.args.get("payment") or None
     page = request.args.get("page", 1, type=page_number)
+    position = changes.head()  # before the data: the page's socket catches up from here
     found = orders.all_orders(status, page, current_app.config["ORDERS_PER_PAGE"], payment_status=payment)
     return render_template(
         "admin/orders.html",
@@ -53,6 +54,7 @@ def order_list():
         status=status,
         statuses=STATUSES,
         payment=payment,
+        feed_position=position,
     )
 
 
@@ -179,8 +181,11 @@ def product_list():
     """Every product, on sale or not, with its stock."""
     page = request.args.get("page", 1, type=page_number)
     query = request.args.get("q", "", type=str)[:100]
+    position = changes.head()  # before the data: the page's socket catches up from here
     found = catalog.search_products(query, page, 50, include_inactive=True)
-    return render_template("admin/products.html", products=found, query=query, stock_form=StockForm())
+    return render_template(
+        "admin/products.html", products=found, query=query, stock_form=StockForm(), feed_position=position
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -364,7 +369,10 @@ def render_product(
     stock_form: StockForm | None = None,
     upload_form: PhotoUploadForm | None = None,
 ):
-    """The product's page; its forms carry the version it shows (whatever was posted)."""
+    """The product's page; its forms carry the version it shows (whatever was posted).
+    The feed's position is read first, then the product again: what the page shows is
+    never older than where its socket catches up from."""
+    position = changes.page_position(product)
     stock_form = stock_form or StockForm(obj=product)
     form.version.show(product.version)
     stock_form.version.show(product.version)
@@ -378,6 +386,7 @@ def render_product(
         action_form=ActionForm(),
         max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
         max_photos=current_app.config["MAX_PHOTOS_PER_PRODUCT"],
+        feed_position=position,
     )
 
 
@@ -410,7 +419,9 @@ def render_order(
     payment: PaymentForm | None = None,
     message_form: MessageForm | None = None,
 ):
-    """The order's page; its forms carry the version it shows (whatever was posted)."""
+    """The order's page; its forms carry the version it shows (whatever was posted).
+    The feed's position is read first, then the order again (see render_product)."""
+    position = changes.page_position(order)
     form, payment = form or status_form(order), payment or payment_form(order)
     form.version.show(order.version)
     payment.version.show(order.version)
@@ -422,4 +433,5 @@ def render_order(
         needs_payment=orders.needs_payment_before_shipping(order),
         thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
         message_form=(message_form or MessageForm(formdata=None)).fresh(),
+        feed_position=position,
     )

@@ -147,7 +147,7 @@ def create_product(fields: ProductFields, stock: int, actor_id: int | None = Non
         _apply(session, product, fields)
         session.add(product)
         session.flush()
-        record_product_change(session, product, actor_id, "added")
+        record_product_change(session, product, actor_id, "added", ["added"])
     return product
 
 
@@ -162,9 +162,10 @@ def update_product(
         before = _details(product)
         _apply(session, product, fields)
         after = _details(product)
-        changed = [f"{name} {after[name]}" for name in after if after[name] != before[name]]
-        summary = "changed " + ", ".join(changed) if changed else "saved unchanged"
-        record_product_change(session, product, actor_id, summary)
+        changed = [name for name in after if after[name] != before[name]]
+        told = ", ".join(f"{name} {after[name]}" for name in changed)
+        summary = f"changed {told}" if changed else "saved unchanged"
+        record_product_change(session, product, actor_id, summary, changed)
     return product
 
 
@@ -179,9 +180,13 @@ def _details(product: Product) -> dict[str, str]:
     }
 
 
-def record_product_change(session: Session, product: Product, actor_id: int | None, summary: str) -> None:
-    """Put the product's change (its version already bumped) in the admins' feed."""
+def record_product_change(
+    session: Session, product: Product, actor_id: int | None, summary: str, fields: list[str]
+) -> None:
+    """Put the product's change (its version already bumped) in the admins' feed;
+    ``fields`` names what changed (``stock`` alone for a stock change)."""
     data = {
+        "fields": fields,
         "stock": product.stock,
         "name": product.name,
         "price_cents": product.price_cents,
@@ -225,7 +230,7 @@ def record_stock_change(
 
     Call it inside the transaction that changed ``product.stock`` and bumped its version.
     """
-    record_product_change(session, product, actor_id, summary)
+    record_product_change(session, product, actor_id, summary, ["stock"])
     after = product.stock
     if after == before:
         return

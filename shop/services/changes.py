@@ -111,6 +111,15 @@ def head() -> int:
     return db.session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
 
 
+def page_position(*shown: Any) -> int:
+    """The feed's head for a page that shows ``shown`` (already loaded): read first, and
+    ``shown`` is read again after it, so the page is never older than its position."""
+    position = head()
+    for entity in shown:
+        db.session.expire(entity)
+    return position
+
+
 def since(after: int) -> dict[str, Any]:
     """What ``admin_sync`` answers: the changes after ``after`` (oldest first, at most
     ADMIN_SYNC_LIMIT, ``more`` when there are more) and the position they reach."""

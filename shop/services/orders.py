@@ -43,6 +43,7 @@ from shop.services.cart import (
     lock_cart,
     no_longer_sold,
     out_of_stock,
+    queue_cart_count,
 )
 from shop.services.catalog import record_stock_change
 from shop.services.changes import Change, bump_version, record
@@ -196,9 +197,12 @@ def all_orders(status: str | None, page: int, per_page: int, payment_status: str
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
-def record_order_change(session: Session, order: Order, actor_id: int | None, summary: str) -> None:
+def record_order_change(
+    session: Session, order: Order, actor_id: int | None, summary: str, note: str = ""
+) -> None:
     """Put the order's change (its version already bumped) in the admins' feed."""
     data = {
+        "note": note,
         "status": order.status,
         "payment_status": order.payment_status,
         "updated_at": order.updated_at.isoformat() if order.updated_at else None,
@@ -267,6 +271,7 @@ def _create_order(
     for item in cart:
         session.delete(item)
     session.flush()
+    queue_cart_count(session, user_id)
     record_order_change(session, order, user_id, "placed")
     for item, before in taken:
         taken_here = f"{before - item.product.stock} taken by order #{order.id}"
@@ -353,7 +358,7 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
     if status == CANCELLED:
         _restore_stock(session, order, actor_id)
     session.flush()
-    record_order_change(session, order, actor_id, f"status {previous} → {status}")
+    record_order_change(session, order, actor_id, f"status {previous} → {status}", note)
     notify(
         session,
         order.user_id,
