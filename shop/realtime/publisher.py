@@ -174,6 +174,12 @@ def send_position(user_id: int, epoch: str, top_seq: int) -> None:
     send_here("position", {"epoch": epoch, "top_seq": top_seq}, user_room(user_id))
 
 
+def send_admin_position(position: int) -> None:
+    """Tell this worker's admin sockets where the feed of changes stands (every worker
+    tells its own), so that a page that missed the last ``admin_change`` catches up."""
+    send_here("admin_position", {"position": position}, ADMINS)
+
+
 def leave_room_here(sid: str, room: str) -> None:
     socketio.server.manager.leave_room(sid, "/", room)
 

@@ -7,6 +7,7 @@
  * before the page's data); every connect asks `admin_sync` for what came after it, and
  * a push past the next position fetches the gap first. Each order and product shown
  * carries the version it shows (data-version): a change no newer is not applied again.
+ * An `admin_position` push (each worker's position check) reveals a lost last push.
  *
  * Forms and changes made elsewhere: a form the admin has not touched whose fields the
  * change leaves alone follows it (its hidden version too). Any other form keeps the
@@ -18,7 +19,7 @@ import { applyPaymentStatus } from "./payments.js";
 import { applyStock } from "./stock.js";
 import { render } from "./templates.js";
 
-const NO_FEED = { catchUp: async () => {}, onChange: () => {}, following: false };
+const NO_FEED = { catchUp: async () => {}, onChange: () => {}, onPosition: () => {}, following: false };
 
 export function followAdminChanges({ socket, call }) {
   const feed = document.querySelector("[data-admin-feed]");
@@ -102,7 +103,14 @@ export function followAdminChanges({ socket, call }) {
     }
   }
 
-  return { catchUp, onChange, following: true };
+  /** Where the feed stands (an `admin_position` push): behind it, catch up. */
+  function onPosition(payload) {
+    if (payload && Number.isInteger(payload.position) && payload.position > position) {
+      catchUp();
+    }
+  }
+
+  return { catchUp, onChange, onPosition, following: true };
 }
 
 /** Newer than every element showing the entity? Then they all show this version now. */

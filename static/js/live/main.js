@@ -100,6 +100,7 @@ function start(body) {
     socket.on("payment_status", (payload) => applyPaymentStatus(payload || {}));
   }
   socket.on("admin_change", adminChanges.onChange);
+  socket.on("admin_position", adminChanges.onPosition);
   socket.on("stock", (payload) => applyStock(payload || {}));
   socket.on("preferences", applyPreferences);
   socket.on("cart", setCartCount);
