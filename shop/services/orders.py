@@ -302,7 +302,7 @@ def _take_stock(session: Session, product: Product, quantity: int) -> int:
     change committed since (the UPDATE waits for its row) refuses the checkout.
     """
     price_cents = product.price_cents
-    stock = session.execute(
+    taken = session.execute(
         update(Product)
         .where(
             Product.id == product.id,
@@ -314,14 +314,14 @@ def _take_stock(session: Session, product: Product, quantity: int) -> int:
         .returning(Product.stock, Product.version)
         .execution_options(synchronize_session=False)
     ).one_or_none()
-    if stock is None:
+    if taken is None:
         session.refresh(product)
         if not product.active:
             raise no_longer_sold(product)
         if product.price_cents != price_cents:
             raise PricesChanged(PRICES_CHANGED)
         raise out_of_stock(product)
-    stock, version = stock
+    stock, version = taken
     set_committed_value(product, "stock", stock)
     set_committed_value(product, "version", version)
     return stock + quantity
