@@ -315,3 +315,14 @@ def test_payment_changes_are_in_the_feed(app, order, admin):
     payments.set_payment_status(order.id, "paid", admin.id)
     [row] = changes.changes_of("order", order.id, 1)
     assert (row.summary, row.data["payment_status"], row.actor) == ("payment unpaid → paid", "paid", "Ada")
+
+
+def test_a_product_edit_says_what_it_changed(app, admin):
+    lamp = make_product("Lamp", price_cents=1000)
+    fields = catalog.ProductFields("Lamp", "A brass lamp", 1250, 3, True)
+
+    catalog.update_product(lamp.id, fields, admin.id)
+
+    [row] = changes.changes_of("product", lamp.id, 1)
+    assert row.summary == "changed price €12.50, description edited"
+    assert row.data["fields"] == ["price", "description"]

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shop.extensions import db
+from shop.formatting import money
 from shop.models import Category, Product, StockWatch
 from shop.models.notification import BACK_IN_STOCK, LOW_STOCK
 from shop.realtime import publisher
@@ -162,21 +163,23 @@ def update_product(
         before = _details(product)
         _apply(session, product, fields)
         after = _details(product)
-        changed = [name for name in after if after[name] != before[name]]
-        told = ", ".join(f"{name} {after[name]}" for name in changed)
+        changed = [name for name in after if after[name][0] != before[name][0]]
+        told = ", ".join(f"{name} {after[name][1]}" for name in changed)
         summary = f"changed {told}" if changed else "saved unchanged"
         record_product_change(session, product, actor_id, summary, changed)
     return product
 
 
-def _details(product: Product) -> dict[str, str]:
+def _details(product: Product) -> dict[str, tuple[object, str]]:
+    """Each detail an admin edits: its value, and how a change of it is told."""
+    categories = ", ".join(sorted(c.name for c in product.categories)) or "none"
     return {
-        "name": repr(product.name),
-        "price": f"{product.price_cents / 100:.2f}",
-        "description": "(edited)" if product.description else "(empty)",
-        "low-stock warning": str(product.low_stock_threshold),
-        "on sale": "yes" if product.active else "no",
-        "categories": ", ".join(sorted(c.name for c in product.categories)) or "none",
+        "name": (product.name, repr(product.name)),
+        "price": (product.price_cents, money(product.price_cents)),
+        "description": (product.description, "edited"),
+        "low-stock warning": (product.low_stock_threshold, str(product.low_stock_threshold)),
+        "on sale": (product.active, "yes" if product.active else "no"),
+        "categories": (categories, categories),
     }
 
 
