@@ -15,7 +15,7 @@ from shop.extensions import db, socketio
 from shop.realtime import publisher
 from shop.realtime.queue import WatchedRedisManager
 from shop.realtime.rooms import ADMINS
-from shop.services import notifications
+from shop.services import changes, notifications
 from shop.sockets import guard, transports
 from shop.sockets.presence import TICK_SECONDS, PresenceKeeper
 
@@ -36,15 +36,26 @@ class PositionCheck:
     """Every POSITION_CHECK_SECONDS, one query for the users connected here: tell each one
     whose inbox moved since the last check where it stands (a client that missed the last
     push learns that it is behind), and take users who are no admins any more out of the
-    admins room."""
+    admins room. The admins' feed likewise: its head, when it moved, to the admins here."""
 
     def __init__(self) -> None:
         self.told: dict[int, tuple[str, int]] = {}
+        self.feed_told: int | None = None
 
     def run(self, app: Flask) -> None:
         with metrics.POSITION_CHECKS.time():
             self.told = _check_positions(app, self.told)
         metrics.POSITION_USERS.set(len(self.told))
+        self.feed_told = _check_feed(app, self.feed_told)
+
+
+def _check_feed(app: Flask, told: int | None) -> int:
+    with app.app_context():
+        head = changes.head()
+        db.session.remove()
+    if head != told:
+        publisher.send_admin_position(head)
+    return head
 
 
 def _check_positions(app: Flask, told: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:

@@ -27,6 +27,10 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# What Chromium logs while its socket cannot reach a stopped server (a
+# polling request in flight when the server stops is reset rather than refused).
+SERVER_DOWN_ERRORS = (r"ERR_CONNECTION_RE(FUSED|SET)", r"WebSocket connection to .* failed")
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 

@@ -96,6 +96,18 @@ def query(url: str, sql: str, *params):
         connection.close()
 
 
+@contextmanager
+def open_transaction(url: str) -> Iterator:
+    """A transaction on the test database from outside the app (a cursor), committed when the
+    block ends: for a test that holds a lock while the app works."""
+    connection = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
+    try:
+        with connection, connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
 def waiting_on_a_lock(url: str) -> int:
     """How many sessions of the test database wait for a lock (a row, an advisory lock ...)."""
     name = url.rsplit("/", 1)[1]

@@ -153,3 +153,10 @@ def send_message(page: Page, text: str) -> None:
     thread = page.locator("[data-thread]")
     thread.get_by_label("Your message").fill(text)
     thread.get_by_role("button", name="Send").click()
+
+
+def seeded_product_id(name: str) -> int:
+    """The id of a demo product (shop/seed.py adds them in order, from id 1)."""
+    from shop.seed import PRODUCTS
+
+    return next(number for number, row in enumerate(PRODUCTS, start=1) if row[0] == name)

@@ -14,12 +14,28 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from shop.forms import whole_number
 from shop.services.catalog import MAX_STOCK, ProductFields
 from shop.services.photos import MAX_ALT, Upload
 from shop.services.shipping import MAX_DAYS, ShippingFields
+
+
+class VersionField(IntegerField):
+    """The version of the order or product the form was rendered from (hidden): the
+    service refuses the change (409) when it is no longer the current one. Left out
+    (a script posting the form), the change is not checked."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *args, widget=HiddenInput(), validators=[Optional(), NumberRange(1, 2**31 - 1)], **kwargs
+        )
+
+    def show(self, version: int) -> None:
+        """Render ``version``, whatever was posted: the page shows that version now."""
+        self.data = version
+        self.raw_data = [str(version)]
 
 
 class StatusForm(FlaskForm):
@@ -28,6 +44,7 @@ class StatusForm(FlaskForm):
     note = StringField("Note for the customer", validators=[Optional(), Length(max=500)])
     # Shown for an order to be paid first that is not paid: the explicit confirmation.
     ship_unpaid = BooleanField("Ship it although it is not paid")
+    version = VersionField()
 
 
 class PaymentForm(FlaskForm):
@@ -36,6 +53,7 @@ class PaymentForm(FlaskForm):
     # Choices show the allowed next payment statuses; the service refuses the rest (409).
     status = SelectField("Payment status", choices=[], validate_choice=False, validators=[DataRequired()])
     note = StringField("Note about the payment", validators=[Optional(), Length(max=500)])
+    version = VersionField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="payment", **kwargs)
@@ -43,6 +61,7 @@ class PaymentForm(FlaskForm):
 
 class StockForm(FlaskForm):
     stock = IntegerField("Stock", validators=[InputRequired("Enter the stock."), NumberRange(0, MAX_STOCK)])
+    version = VersionField()
 
 
 PLAIN_PRICE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,2})?")
@@ -82,6 +101,7 @@ class ProductForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    version = VersionField()
 
     def fields(self) -> ProductFields:
         return ProductFields(

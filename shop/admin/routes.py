@@ -17,7 +17,7 @@ from shop.admin.forms import (
 from shop.forms import ActionForm, MessageForm, page_number, require_valid, send_from_form
 from shop.models.mail import MAIL_STATUSES
 from shop.models.order import STATUSES
-from shop.services import catalog, mail, messages, orders, payments, photos, shipping
+from shop.services import catalog, changes, mail, messages, orders, payments, photos, shipping
 from shop.services.errors import DomainError
 from shop.services.messages import Reader
 from shop.web import takes_uploads
@@ -46,6 +46,7 @@ def order_list():
     status = request.args.get("status") or None
     payment = request.args.get("payment") or None
     page = request.args.get("page", 1, type=page_number)
+    position = changes.head()  # before the data: the page's socket catches up from here
     found = orders.all_orders(status, page, current_app.config["ORDERS_PER_PAGE"], payment_status=payment)
     return render_template(
         "admin/orders.html",
@@ -53,6 +54,7 @@ def order_list():
         status=status,
         statuses=STATUSES,
         payment=payment,
+        feed_position=position,
     )
 
 
@@ -70,7 +72,12 @@ def order_status(order_id: int):
     try:
         require_valid(form)
         orders.change_status(
-            order_id, form.status.data, current_user.id, form.note.data or "", form.ship_unpaid.data
+            order_id,
+            form.status.data,
+            current_user.id,
+            form.note.data or "",
+            form.ship_unpaid.data,
+            expected_version=form.version.data,
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -86,7 +93,9 @@ def order_payment(order_id: int):
     form = payment_form(order)
     try:
         require_valid(form)
-        payments.set_payment_status(order_id, form.status.data, current_user.id, form.note.data or "")
+        payments.set_payment_status(
+            order_id, form.status.data, current_user.id, form.note.data or "", form.version.data
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return render_order(orders.get_order(order_id), payment=form), exc.status
@@ -172,8 +181,11 @@ def product_list():
     """Every product, on sale or not, with its stock."""
     page = request.args.get("page", 1, type=page_number)
     query = request.args.get("q", "", type=str)[:100]
+    position = changes.head()  # before the data: the page's socket catches up from here
     found = catalog.search_products(query, page, 50, include_inactive=True)
-    return render_template("admin/products.html", products=found, query=query, stock_form=StockForm())
+    return render_template(
+        "admin/products.html", products=found, query=query, stock_form=StockForm(), feed_position=position
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -181,7 +193,7 @@ def product_new():
     """Add a product."""
     form = with_categories(ProductForm())
     if form.validate_on_submit():
-        product = catalog.create_product(form.fields(), form.stock.data)
+        product = catalog.create_product(form.fields(), form.stock.data, current_user.id)
         flash(f"{product.name} added: add its photos here.", "success")
         return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template(
@@ -195,7 +207,11 @@ def product_edit(product_id: int):
     product = catalog.get_product(product_id, include_inactive=True)
     form = edit_form(product)
     if form.validate_on_submit():
-        catalog.update_product(product_id, form.fields())
+        try:
+            catalog.update_product(product_id, form.fields(), current_user.id, form.version.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_product(catalog.get_product(product_id, include_inactive=True), form), exc.status
         flash(f"{form.name.data} saved.", "success")
         return redirect(url_for("admin.product_list"))
     return render_product(product, form), 400 if form.is_submitted() else 200
@@ -208,7 +224,7 @@ def product_stock(product_id: int):
     form = StockForm()
     try:
         require_valid(form)
-        product = catalog.set_stock(product_id, form.stock.data)
+        product = catalog.set_stock(product_id, form.stock.data, current_user.id, form.version.data)
     except DomainError as exc:
         flash(exc.message, "error")
         return render_product(product, edit_form(product, formdata=None), form), exc.status
@@ -353,16 +369,24 @@ def render_product(
     stock_form: StockForm | None = None,
     upload_form: PhotoUploadForm | None = None,
 ):
+    """The product's page; its forms carry the version it shows (whatever was posted).
+    The feed's position is read first, then the product again: what the page shows is
+    never older than where its socket catches up from."""
+    position = changes.page_position(product)
+    stock_form = stock_form or StockForm(obj=product)
+    form.version.show(product.version)
+    stock_form.version.show(product.version)
     return render_template(
         "admin/product_form.html",
         form=form,
         product=product,
-        stock_form=stock_form or StockForm(obj=product),
+        stock_form=stock_form,
         upload_form=upload_form or PhotoUploadForm(formdata=None),
         photo_form=PhotoForm(formdata=None),
         action_form=ActionForm(),
         max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
         max_photos=current_app.config["MAX_PHOTOS_PER_PRODUCT"],
+        feed_position=position,
     )
 
 
@@ -395,12 +419,19 @@ def render_order(
     payment: PaymentForm | None = None,
     message_form: MessageForm | None = None,
 ):
+    """The order's page; its forms carry the version it shows (whatever was posted).
+    The feed's position is read first, then the order again (see render_product)."""
+    position = changes.page_position(order)
+    form, payment = form or status_form(order), payment or payment_form(order)
+    form.version.show(order.version)
+    payment.version.show(order.version)
     return render_template(
         "admin/order.html",
         order=order,
-        form=form or status_form(order),
-        payment_form=payment or payment_form(order),
+        form=form,
+        payment_form=payment,
         needs_payment=orders.needs_payment_before_shipping(order),
         thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
         message_form=(message_form or MessageForm(formdata=None)).fresh(),
+        feed_position=position,
     )

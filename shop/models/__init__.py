@@ -3,6 +3,7 @@
 from shop.models.address import Address
 from shop.models.cart import CartItem
 from shop.models.catalog import Category, Product, ProductPhoto, StockWatch
+from shop.models.change import AdminChange
 from shop.models.mail import MailDelivery, NotificationPreference
 from shop.models.message import OrderMessage, OrderThread
 from shop.models.notification import Notification
@@ -19,6 +20,7 @@ from shop.models.user import (
 
 __all__ = [
     "Address",
+    "AdminChange",
     "CartItem",
     "Category",
     "LoginSession",

@@ -45,6 +45,8 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=0)
     low_stock_threshold: Mapped[int] = mapped_column(default=5)
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped by every change (details, stock, checkouts): an edit form carries the one it showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

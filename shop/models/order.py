@@ -54,6 +54,8 @@ class Order(db.Model):
     payment_method: Mapped[str] = mapped_column(String(30))  # a code of shop/services/payment_methods.py
     payment_status: Mapped[str] = mapped_column(String(20), default=UNPAID)
     idempotency_key: Mapped[str] = mapped_column(String(64))
+    # Bumped by every change (status, payment): the admin's forms carry the one they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

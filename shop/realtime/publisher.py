@@ -69,6 +69,16 @@ def queue_stock(session: Session, product_id: int, stock: int) -> None:
     queue_push(session, "stock", payload, product_room(product_id))
 
 
+def queue_admin_change(session: Session, change) -> None:
+    """A change to an order or a product (shop/services/changes.py): every admin page follows it."""
+    queue_push(session, "admin_change", change.to_payload(), ADMINS)
+
+
+def queue_cart(session: Session, user_id: int, count: int) -> None:
+    """Tell every tab and device of the user how many items their cart holds (nav badge)."""
+    queue_push(session, "cart", {"count": count}, user_room(user_id))
+
+
 def queue_unread(session: Session, user_id: int, unread: int) -> None:
     """Tell every tab and device of the user the new unread count (badge)."""
     queue_push(session, "unread", {"unread": unread}, user_room(user_id))
@@ -162,6 +172,12 @@ def send_position(user_id: int, epoch: str, top_seq: int) -> None:
     queue: every worker tells its own), so that a client behind catches up even when
     the push it missed was the last one."""
     send_here("position", {"epoch": epoch, "top_seq": top_seq}, user_room(user_id))
+
+
+def send_admin_position(position: int) -> None:
+    """Tell this worker's admin sockets where the feed of changes stands (every worker
+    tells its own), so that a page that missed the last ``admin_change`` catches up."""
+    send_here("admin_position", {"position": position}, ADMINS)
 
 
 def leave_room_here(sid: str, room: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shop.extensions import db
 from shop.models import CartItem, Product
+from shop.realtime import publisher
 from shop.services.catalog import get_product
 from shop.services.errors import (
     CartChanged,
@@ -127,9 +128,19 @@ def get_cart(user_id: int) -> Cart:
 
 
 def cart_count(user_id: int) -> int:
-    return db.session.scalar(
+    return _count(db.session, user_id)
+
+
+def _count(session: Session, user_id: int) -> int:
+    return session.scalar(
         select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.user_id == user_id)
     )
+
+
+def queue_cart_count(session: Session, user_id: int) -> None:
+    """After the commit, every tab and device of the user shows the cart's new count."""
+    session.flush()
+    publisher.queue_cart(session, user_id, _count(session, user_id))
 
 
 def add_to_cart(user_id: int, product_id: int, quantity: int) -> CartItem:
@@ -146,6 +157,7 @@ def add_to_cart(user_id: int, product_id: int, quantity: int) -> CartItem:
             session.add(item)
         else:
             item.quantity = wanted
+        queue_cart_count(session, user_id)
     return item
 
 
@@ -158,6 +170,7 @@ def update_cart_item(user_id: int, product_id: int, quantity: int) -> CartItem:
             raise NotFound("That product is not in your cart.")
         _check_available(item.product, quantity)
         item.quantity = quantity
+        queue_cart_count(session, user_id)
     return item
 
 
@@ -167,6 +180,7 @@ def remove_from_cart(user_id: int, product_id: int) -> None:
         session.execute(
             delete(CartItem).where(CartItem.user_id == user_id, CartItem.product_id == product_id)
         )
+        queue_cart_count(session, user_id)
 
 
 def lock_cart(session: Session, user_id: int) -> None:
@@ -349,6 +363,7 @@ def merge_guest_cart(user_id: int, stored: object) -> MergeResult:
                 session.add(CartItem(user_id=user_id, product_id=product_id, quantity=total))
             else:
                 item.quantity = total
+        queue_cart_count(session, user_id)
     return MergeResult(added=added, problems=problems)
 
 

@@ -9,9 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shop.extensions import db
+from shop.formatting import money
 from shop.models import Category, Product, StockWatch
 from shop.models.notification import BACK_IN_STOCK, LOW_STOCK
 from shop.realtime import publisher
+from shop.services.changes import Change, bump_version, record
 from shop.services.errors import InvalidInput, NotFound
 from shop.services.notifications import notify, notify_admins
 from shop.services.transaction import write_transaction
@@ -139,20 +141,62 @@ def get_product(product_id: int, include_inactive: bool = False) -> Product:
     return product
 
 
-def create_product(fields: ProductFields, stock: int) -> Product:
+def create_product(fields: ProductFields, stock: int, actor_id: int | None = None) -> Product:
     _check_stock(stock)
     with write_transaction() as session:
         product = Product(stock=stock)
         _apply(session, product, fields)
         session.add(product)
+        session.flush()
+        record_product_change(session, product, actor_id, "added", ["added"])
     return product
 
 
-def update_product(product_id: int, fields: ProductFields) -> Product:
+def update_product(
+    product_id: int, fields: ProductFields, actor_id: int | None = None, expected_version: int | None = None
+) -> Product:
+    """Save a product's details; refused (StaleVersion) when ``expected_version``, the one
+    the form was rendered from, is no longer the product's."""
     with write_transaction() as session:
         product = locked_product(session, product_id)
+        bump_version(session, product, expected_version)
+        before = _details(product)
         _apply(session, product, fields)
+        after = _details(product)
+        changed = [name for name in after if after[name][0] != before[name][0]]
+        told = ", ".join(f"{name} {after[name][1]}" for name in changed)
+        summary = f"changed {told}" if changed else "saved unchanged"
+        record_product_change(session, product, actor_id, summary, changed)
     return product
+
+
+def _details(product: Product) -> dict[str, tuple[object, str]]:
+    """Each detail an admin edits: its value, and how a change of it is told."""
+    categories = ", ".join(sorted(c.name for c in product.categories)) or "none"
+    return {
+        "name": (product.name, repr(product.name)),
+        "price": (product.price_cents, money(product.price_cents)),
+        "description": (product.description, "edited"),
+        "low-stock warning": (product.low_stock_threshold, str(product.low_stock_threshold)),
+        "on sale": (product.active, "yes" if product.active else "no"),
+        "categories": (categories, categories),
+    }
+
+
+def record_product_change(
+    session: Session, product: Product, actor_id: int | None, summary: str, fields: list[str]
+) -> None:
+    """Put the product's change (its version already bumped) in the admins' feed;
+    ``fields`` names what changed (``stock`` alone for a stock change)."""
+    data = {
+        "fields": fields,
+        "stock": product.stock,
+        "name": product.name,
+        "price_cents": product.price_cents,
+        "active": product.active,
+        "low_stock_threshold": product.low_stock_threshold,
+    }
+    record(session, Change("product", product.id, product.version, actor_id, summary, data))
 
 
 def _apply(session: Session, product: Product, fields: ProductFields) -> None:
@@ -165,23 +209,31 @@ def _apply(session: Session, product: Product, fields: ProductFields) -> None:
     )
 
 
-def set_stock(product_id: int, stock: int) -> Product:
-    """Set a product's stock (an admin count or delivery) and tell who needs to know."""
+def set_stock(
+    product_id: int, stock: int, actor_id: int | None = None, expected_version: int | None = None
+) -> Product:
+    """Set a product's stock (an admin count or delivery) and tell who needs to know;
+    refused (StaleVersion) when ``expected_version`` is no longer the product's."""
     _check_stock(stock)
     with write_transaction() as session:
         product = locked_product(session, product_id)
+        bump_version(session, product, expected_version)
         before = product.stock
         product.stock = stock
         session.flush()
-        record_stock_change(session, product, before)
+        record_stock_change(session, product, before, actor_id, f"stock set to {stock} (was {before})")
     return product
 
 
-def record_stock_change(session: Session, product: Product, before: int) -> None:
-    """Push the new stock, warn admins when it runs low, and wake the watchers.
+def record_stock_change(
+    session: Session, product: Product, before: int, actor_id: int | None, summary: str
+) -> None:
+    """Put the change in the admins' feed, push the new stock, warn admins when it
+    runs low, and wake the watchers.
 
-    Call it inside the transaction that changed ``product.stock``.
+    Call it inside the transaction that changed ``product.stock`` and bumped its version.
     """
+    record_product_change(session, product, actor_id, summary, ["stock"])
     after = product.stock
     if after == before:
         return

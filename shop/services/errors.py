@@ -16,6 +16,11 @@ class NotFound(DomainError):
     status = 404
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
 class InvalidInput(DomainError):
     code = "invalid_input"
     status = 400

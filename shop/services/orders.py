@@ -43,8 +43,10 @@ from shop.services.cart import (
     lock_cart,
     no_longer_sold,
     out_of_stock,
+    queue_cart_count,
 )
 from shop.services.catalog import record_stock_change
+from shop.services.changes import Change, bump_version, record
 from shop.services.errors import (
     EmptyCart,
     InvalidInput,
@@ -113,15 +115,22 @@ def place_order(user_id: int, idempotency_key: str, shown: ShownCart, delivery: 
 
 
 def change_status(
-    order_id: int, status: str, actor_id: int, note: str = "", ship_unpaid: bool = False
+    order_id: int,
+    status: str,
+    actor_id: int | None,
+    note: str = "",
+    ship_unpaid: bool = False,
+    expected_version: int | None = None,
 ) -> Order:
-    """Move an order along (admins), refusing any transition not in NEXT_STATUSES.
+    """Move an order along (admins), refusing any transition not in NEXT_STATUSES,
+    and refusing (StaleVersion) a form rendered from another version than the order's.
 
     An order whose payment method is paid before shipping (bank transfer)
     ships unpaid only when ``ship_unpaid`` says an admin confirmed it.
     """
     with write_transaction() as session:
         order = locked_order(session, order_id)
+        bump_version(session, order, expected_version)
         if status == SHIPPED and not ship_unpaid:
             _check_paid_before_shipping(order)
         _transition(session, order, status, actor_id, note)
@@ -144,6 +153,7 @@ def cancel_order(order_id: int, user_id: int) -> Order:
             raise InvalidTransition(
                 f"Order #{order.id} is {order.status} and can no longer be cancelled online."
             )
+        bump_version(session, order)
         _transition(session, order, CANCELLED, user_id, "Cancelled by the customer")
     return order
 
@@ -185,6 +195,22 @@ def all_orders(status: str | None, page: int, per_page: int, payment_status: str
             raise InvalidInput(f"Unknown payment status {payment_status!r}.")
         statement = statement.where(Order.payment_status == payment_status)
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def record_order_change(
+    session: Session, order: Order, actor_id: int | None, summary: str, note: str = ""
+) -> None:
+    """Put the order's change (its version already bumped) in the admins' feed."""
+    data = {
+        "note": note,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "updated_at": order.updated_at.isoformat() if order.updated_at else None,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+        "total_cents": order.total_cents,
+        "customer": order.user.name,
+    }
+    record(session, Change("order", order.id, order.version, actor_id, summary, data))
 
 
 def locked_order(session: Session, order_id: int) -> Order:
@@ -245,8 +271,11 @@ def _create_order(
     for item in cart:
         session.delete(item)
     session.flush()
+    queue_cart_count(session, user_id)
+    record_order_change(session, order, user_id, "placed")
     for item, before in taken:
-        record_stock_change(session, item.product, before)
+        taken_here = f"{before - item.product.stock} taken by order #{order.id}"
+        record_stock_change(session, item.product, before, user_id, taken_here)
     notify_admins(
         session,
         NEW_ORDER,
@@ -273,7 +302,7 @@ def _take_stock(session: Session, product: Product, quantity: int) -> int:
     change committed since (the UPDATE waits for its row) refuses the checkout.
     """
     price_cents = product.price_cents
-    stock = session.execute(
+    taken = session.execute(
         update(Product)
         .where(
             Product.id == product.id,
@@ -281,35 +310,39 @@ def _take_stock(session: Session, product: Product, quantity: int) -> int:
             Product.price_cents == price_cents,
             Product.stock >= quantity,
         )
-        .values(stock=Product.stock - quantity)
-        .returning(Product.stock)
+        .values(stock=Product.stock - quantity, version=Product.version + 1)
+        .returning(Product.stock, Product.version)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if stock is None:
+    ).one_or_none()
+    if taken is None:
         session.refresh(product)
         if not product.active:
             raise no_longer_sold(product)
         if product.price_cents != price_cents:
             raise PricesChanged(PRICES_CHANGED)
         raise out_of_stock(product)
+    stock, version = taken
     set_committed_value(product, "stock", stock)
+    set_committed_value(product, "version", version)
     return stock + quantity
 
 
-def _restore_stock(session: Session, order: Order) -> None:
+def _restore_stock(session: Session, order: Order, actor_id: int | None) -> None:
     for item in sorted(order.items, key=lambda item: item.product_id or 0):
         if item.product_id is None:
             continue
-        stock = session.execute(
+        stock, version = session.execute(
             update(Product)
             .where(Product.id == item.product_id)
-            .values(stock=Product.stock + item.quantity)
-            .returning(Product.stock)
+            .values(stock=Product.stock + item.quantity, version=Product.version + 1)
+            .returning(Product.stock, Product.version)
             .execution_options(synchronize_session=False)
-        ).scalar_one()
+        ).one()
         product = session.get(Product, item.product_id)
         set_committed_value(product, "stock", stock)
-        record_stock_change(session, product, stock - item.quantity)
+        set_committed_value(product, "version", version)
+        summary = f"{item.quantity} back from cancelled order #{order.id}"
+        record_stock_change(session, product, stock - item.quantity, actor_id, summary)
 
 
 def _transition(session: Session, order: Order, status: str, actor_id: int, note: str) -> None:
@@ -323,8 +356,9 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
         OrderEvent(order_id=order.id, from_status=previous, to_status=status, actor_id=actor_id, note=note)
     )
     if status == CANCELLED:
-        _restore_stock(session, order)
+        _restore_stock(session, order, actor_id)
     session.flush()
+    record_order_change(session, order, actor_id, f"status {previous} → {status}", note)
     notify(
         session,
         order.user_id,

@@ -19,9 +19,10 @@ from shop.models.order import (
     Order,
 )
 from shop.realtime import publisher
+from shop.services.changes import bump_version
 from shop.services.errors import InvalidInput, InvalidTransition
 from shop.services.notifications import notify
-from shop.services.orders import locked_order
+from shop.services.orders import locked_order, record_order_change
 from shop.services.transaction import write_transaction
 
 PAYMENT_TITLES = {
@@ -31,14 +32,18 @@ PAYMENT_TITLES = {
 }
 
 
-def set_payment_status(order_id: int, status: str, actor_id: int | None, note: str = "") -> Order:
+def set_payment_status(
+    order_id: int, status: str, actor_id: int | None, note: str = "", expected_version: int | None = None
+) -> Order:
     """Record that the order is now ``status``, refusing any step not in
-    NEXT_PAYMENT_STATUSES, and marking a cancelled order paid.
+    NEXT_PAYMENT_STATUSES, marking a cancelled order paid, and a form rendered
+    from another version of the order (StaleVersion).
     ``actor_id`` is None for a step no person took (a provider's webhook)."""
     if status not in PAYMENT_STATUSES:
         raise InvalidInput(f"Unknown payment status {status!r}.")
     with write_transaction() as session:
         order = locked_order(session, order_id)
+        bump_version(session, order, expected_version)
         previous = order.payment_status
         if status not in NEXT_PAYMENT_STATUSES[previous]:
             raise InvalidTransition(f"Order #{order.id} is {previous}: it cannot become {status}.")
@@ -60,4 +65,5 @@ def set_payment_status(order_id: int, status: str, actor_id: int | None, note: s
             data={"order_id": order.id, "payment_status": status, "previous": previous},
         )
         publisher.queue_payment_status(session, order, previous, event.created_at)
+        record_order_change(session, order, actor_id, f"payment {previous} → {status}")
     return order

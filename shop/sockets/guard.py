@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect
 
 from shop.extensions import db, socketio
-from shop.services.errors import DomainError, InvalidInput
+from shop.services.errors import DomainError, Forbidden, InvalidInput
 from shop.sockets.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,13 @@ def _refuse_if_flooding() -> dict | None:
 
 def error(code: str, message: str) -> dict:
     return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def require_admin() -> None:
+    """Refuse an admin-only event to anyone who is not an admin now (read per event, so a
+    demotion counts at once)."""
+    if not current_user.is_admin:
+        raise Forbidden("Only admins may ask for that.")
 
 
 def int_field(payload: dict, name: str) -> int:

@@ -14,7 +14,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
 from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
-from shop.services import accounts, catalog, mail, messages, notifications
+from shop.services import accounts, catalog, changes, mail, messages, notifications
 from shop.services.messages import Reader
 from shop.sockets import guard, transports
 from shop.sockets.presence import presence
@@ -67,6 +67,12 @@ def on_sync(payload: dict) -> dict:
     return notifications.catch_up(
         current_user.id, guard.int_field(payload, "after_seq"), current_user.is_admin
     )
+
+
+@guard.client_event("admin_sync")
+def on_admin_sync(payload: dict) -> dict:
+    guard.require_admin()
+    return changes.since(guard.int_field(payload, "after"))
 
 
 @guard.client_event("subscribe_product")

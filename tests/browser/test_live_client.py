@@ -141,7 +141,9 @@ def test_a_filtered_admin_list_drops_orders_that_leave_the_filter(browsing, shop
     assert steps.still_same_document(admin)
 
 
-def test_an_admin_order_page_moved_elsewhere_stops_offering_old_choices(browsing, shop):
+def test_an_admin_order_page_moved_elsewhere_says_who_and_keeps_its_form(browsing, shop):
+    """The form stays, with the version it was rendered from (a submit is a 409: see
+    test_admin_live.py); the notice says who moved the order and how."""
     gus = Shopper(shop.url).register("Gus Guard")
     order_id = gus.place_order(product_id(SALT))
     admin = browsing.admin()
@@ -152,10 +154,10 @@ def test_an_admin_order_page_moved_elsewhere_stops_offering_old_choices(browsing
 
     expect(steps.order_status(admin)).to_have_text("Processing")
     expect(steps.timeline_entries(admin)).to_have_count(2)
-    expect(admin.locator("[data-status-form]")).to_be_hidden()
-    notice = admin.locator("[data-status-changed]")
-    expect(notice).to_contain_text("This order is now processing.")
-    expect(notice.get_by_role("link", name="Reload to act on it")).to_have_attribute(
+    expect(admin.locator("[data-status-form]")).to_be_visible()
+    notice = admin.locator("[data-admin-changed]")
+    expect(notice).to_contain_text("Changed by Ada Admin: status placed → processing.")
+    expect(notice.get_by_role("link", name="reload the page")).to_have_attribute(
         "href", f"/admin/orders/{order_id}"
     )
     assert steps.still_same_document(admin)

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from testing import steps
-from testing.browser import open_browsing
+from testing.browser import SERVER_DOWN_ERRORS, open_browsing
 from testing.server import start_server
 
 pytestmark = pytest.mark.browser
@@ -25,10 +25,6 @@ new MutationObserver((mutations) => {
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});
 """
-
-# What Chromium logs while its socket cannot reach the stopped server (a
-# polling request in flight when the server stops is reset rather than refused).
-SERVER_DOWN_ERRORS = (r"ERR_CONNECTION_RE(FUSED|SET)", r"WebSocket connection to .* failed")
 
 
 @pytest.fixture

@@ -74,6 +74,24 @@ def test_a_notification_written_without_its_push_is_announced_by_a_position(chec
     assert [n["title"] for n in sock.call("sync", {"after_seq": 0})["notifications"]] == ["Lost"]
 
 
+def test_a_feed_change_written_without_its_push_is_announced_to_admins_by_a_position(checking, connect):
+    """The admins' feed has its position check too: a change row whose push was lost."""
+    sock = connect(admin_on(checking.url))
+    first = sock.call("admin_sync", {"after": 0})["head"]  # a new page syncs on connect: no position push
+    lost = (
+        "INSERT INTO admin_changes (position, kind, entity_id, version, actor, summary, data, created_at)"
+        " VALUES (:p, 'product', 1, 9, 'Lost', 'lost push', '{}', '2026-12-01 00:00:00')"
+    )
+    with checking.database() as session:
+        session.execute(text(lost), {"p": first + 1})
+        session.commit()
+
+    told = sock.wait_for_match("admin_position", lambda p: p["position"] == first + 1, timeout=10)
+
+    assert told == {"position": first + 1}
+    assert [c["summary"] for c in sock.call("admin_sync", {"after": first})["changes"]] == ["lost push"]
+
+
 def test_a_demoted_admin_leaves_the_admins_room_and_syncs_past_admin_news(checking, connect):
     email = Shopper(checking.url).register("Dora").email
     assert checking.cli("create-admin", email, "--password", "unused-password").returncode == 0

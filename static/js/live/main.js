@@ -2,13 +2,15 @@
  * Hearth & Bean live client: one Socket.IO connection per page of a logged-in user.
  *
  * The server pushes `notification`, `unread`, `order_status`, `payment_status`, `stock`,
- * `preferences` and the order conversation's `message`, `messages_read`, `presence` and `typing`; these
+ * `preferences`, `cart`, the admins' `admin_change` and the order conversation's `message`, `messages_read`, `presence` and `typing`; these
  * modules turn them into toasts, badges and page updates, with markup and formats
  * from the server (the page's <template>s) and limits from <body data-*>. Text
  * from the server is only ever inserted as text.
  *
  * A module script runs after the deferred vendor script that defines window.io.
  */
+import { followAdminChanges } from "./admin.js";
+import { setCartCount } from "./cart.js";
 import { followConversation } from "./messages.js";
 import { followNotifications, setUnread } from "./notifications.js";
 import { applyOrderStatus } from "./orders.js";
@@ -43,17 +45,16 @@ function start(body) {
   const { socket } = connection;
   const notifications = followNotifications(connection, body);
   const conversation = followConversation(connection, body);
-  let everConnected = false;
+  const adminChanges = followAdminChanges(connection);
 
   /**
    * Catch up, then follow this page's products and order thread; only then is the page "live":
    * from that moment every push that concerns it reaches it.
    */
   async function onConnect() {
-    const reconnected = everConnected;
-    everConnected = true;
     body.removeAttribute("data-live-ready");
     await notifications.catchUp();
+    await adminChanges.catchUp();
     await notifications.markInboxRead();
     await followProducts(connection, maxProducts);
     await conversation.watch();
@@ -62,9 +63,6 @@ function start(body) {
     }
     setIndicator("live");
     body.dataset.liveReady = "true";
-    if (reconnected && document.querySelector("[data-admin-orders], [data-status-form], [data-payment-form]")) {
-      showToast({ kind: "info", title: "Back online", body: "Reload to see changes made while you were offline." });
-    }
   }
 
   /** The server does not want this socket (signed out): stop retrying. */
@@ -96,10 +94,16 @@ function start(body) {
   socket.on("notification", notifications.onNotification);
   socket.on("position", notifications.onPosition);
   socket.on("unread", (payload) => setUnread(payload && payload.unread));
-  socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
-  socket.on("payment_status", (payload) => applyPaymentStatus(payload || {}));
+  // An admin page follows orders through the feed (in order, with versions and who changed them).
+  if (!adminChanges.following) {
+    socket.on("order_status", (payload) => applyOrderStatus(payload || {}));
+    socket.on("payment_status", (payload) => applyPaymentStatus(payload || {}));
+  }
+  socket.on("admin_change", adminChanges.onChange);
+  socket.on("admin_position", adminChanges.onPosition);
   socket.on("stock", (payload) => applyStock(payload || {}));
   socket.on("preferences", applyPreferences);
+  socket.on("cart", setCartCount);
 }
 
 if (document.body.dataset.userId && typeof window.io === "function") {

@@ -54,22 +54,6 @@ function updateOrderPage(page, status, updatedAt, note) {
   if (cancelForm) {
     cancelForm.hidden = status !== cancelForm.dataset.cancellable;
   }
-  const statusForm = page.querySelector("[data-status-form]");
-  if (statusForm) {
-    retireStatusForm(statusForm, status);
-  }
-}
-
-/** The admin's status choices were for the old status: ask for a reload instead. */
-function retireStatusForm(form, status) {
-  form.hidden = true;
-  const notice = render("status-changed", { status, url: window.location.pathname });
-  const previous = form.parentElement.querySelector("[data-status-changed]");
-  if (previous) {
-    previous.replaceWith(notice);
-  } else {
-    form.after(notice);
-  }
 }
 
 function updateOrderRow(row, status) {

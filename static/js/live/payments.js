@@ -1,6 +1,5 @@
 /*
- * Payment status: the badge, the payment timeline and the admin's payment form on
- * an order page, and the badge of any order list row showing the order. Badges
+ * Payment status: the badge and the payment timeline on an order page, and the badge of any order list row showing the order. Badges
  * and timeline items come from the page's templates, as the server renders them.
  */
 import { removeFilteredRow } from "./orders.js";
@@ -50,16 +49,5 @@ function updatePaymentSection(page, status, updatedAt) {
   }
   for (const shown of page.querySelectorAll("[data-shown-while]")) {
     shown.hidden = shown.dataset.shownWhile !== status;
-  }
-  const form = page.querySelector("[data-payment-form]");
-  if (form) {
-    form.hidden = true;
-    const notice = render("payment-changed", { payment_status: status, url: window.location.pathname });
-    const previous = form.parentElement.querySelector("[data-payment-changed]");
-    if (previous) {
-      previous.replaceWith(notice);
-    } else {
-      form.after(notice);
-    }
   }
 }

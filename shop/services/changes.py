@@ -1,0 +1,181 @@
+"""Versions and the admins' feed of changes to orders and products.
+
+Every change to an order or a product bumps its ``version`` with a guarded
+UPDATE (``... WHERE id = :id AND version = :v`` when a form says which version
+it was rendered from: a stale form changes nothing and gets StaleVersion) and
+records one AdminChange row in the same transaction.
+
+The feed's positions are gap-free and in commit order: they are assigned in a
+``before_commit`` hook, under a lock held until the commit (PostgreSQL: a
+transaction-level advisory lock; SQLite: every write transaction begins
+IMMEDIATE, so writers run one at a time). A writer therefore takes the next
+position only once the one before it has committed, and a reader that sees
+position N has seen every position below it: ``position > after`` misses
+nothing. The lock is the last one a transaction takes, held for one insert,
+so it adds no lock cycle.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shop.extensions import db
+from shop.models import AdminChange, User
+from shop.realtime import publisher
+from shop.services.errors import DomainError
+
+ADMIN_SYNC_LIMIT = 500
+# The feed's namespace for PostgreSQL advisory locks (beside the cart's, "cart").
+FEED_LOCK = 0x66656564  # "feed"
+_PENDING = "shop.pending_admin_changes"
+NOBODY = "the command line"
+
+
+class StaleVersion(DomainError):
+    """A form rendered from an older version of what it changes: nothing was changed."""
+
+    code = "stale_version"
+    status = 409
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    entity_id: int
+    version: int
+    actor_id: int | None
+    summary: str
+    data: dict[str, Any]
+
+
+def bump_version(session: Session, entity: Any, expected: int | None = None) -> int:
+    """Add one to ``entity``'s version in the database (only if it is ``expected``, when
+    given) and return the new one; StaleVersion when the guard finds another version.
+
+    Run it before reading what the change depends on: on PostgreSQL the UPDATE
+    waits for a concurrent writer of the row and then sees its commit, so of two
+    forms from one version exactly one passes."""
+    model = type(entity)
+    statement = update(model).where(model.id == entity.id)
+    if expected is not None:
+        statement = statement.where(model.version == expected)
+    version = session.execute(
+        statement.values(version=model.version + 1)
+        .returning(model.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if version is None:
+        raise StaleVersion(stale_message(entity.id, model.__tablename__, expected or 0))
+    set_committed_value(entity, "version", version)
+    return version
+
+
+def stale_message(entity_id: int, table: str, expected: int) -> str:
+    """What the refused admin is told: what changed since their page, by whom."""
+    kind = "Order" if table == "orders" else "Product"
+    label = f"{kind} #{entity_id}" if kind == "Order" else "This product"
+    since = changes_of(kind.lower(), entity_id, expected)
+    told = "; ".join(f"{c.actor}: {c.summary}" for c in since[-5:]) or "it was changed"
+    return (
+        f"{label} was changed since this page was loaded ({told}). Nothing was saved: "
+        "the page now shows it as it is; check it and submit again."
+    )
+
+
+def changes_of(kind: str, entity_id: int, after_version: int) -> list[AdminChange]:
+    """The committed changes of one order or product after ``after_version``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AdminChange)
+            .where(
+                AdminChange.kind == kind,
+                AdminChange.entity_id == entity_id,
+                AdminChange.version > after_version,
+            )
+            .order_by(AdminChange.position)
+        )
+    )
+
+
+def record(session: Session, change: Change) -> None:
+    """Queue ``change`` for the feed: written (and pushed to admins) as the transaction commits."""
+    session.info.setdefault(_PENDING, []).append(change)
+
+
+def head() -> int:
+    """The feed's last position: read before a page's data, it is where the page's socket
+    catches up from (what came after may be on the page already, never missing)."""
+    return db.session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
+
+
+def page_position(*shown: Any) -> int:
+    """The feed's head for a page that shows ``shown`` (already loaded): read first, and
+    ``shown`` is read again after it, so the page is never older than its position."""
+    position = head()
+    for entity in shown:
+        db.session.expire(entity)
+    return position
+
+
+def since(after: int) -> dict[str, Any]:
+    """What ``admin_sync`` answers: the changes after ``after`` (oldest first, at most
+    ADMIN_SYNC_LIMIT, ``more`` when there are more) and the position they reach."""
+    rows = list(
+        db.session.scalars(
+            select(AdminChange)
+            .where(AdminChange.position > after)
+            .order_by(AdminChange.position)
+            .limit(ADMIN_SYNC_LIMIT)
+        )
+    )
+    top = head()
+    reached = rows[-1].position if rows else min(after, top)
+    return {
+        "changes": [row.to_payload() for row in rows],
+        "position": reached,
+        "head": top,
+        "more": reached < top,
+    }
+
+
+def _actor_name(session: Session, actor_id: int | None) -> str:
+    if actor_id is None:
+        return NOBODY
+    return session.scalar(select(User.name).where(User.id == actor_id)) or NOBODY
+
+
+def _lock_feed(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK, 0)))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    _lock_feed(session)
+    position = session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
+    for change in pending:
+        position += 1
+        row = AdminChange(
+            position=position,
+            kind=change.kind,
+            entity_id=change.entity_id,
+            version=change.version,
+            actor_id=change.actor_id,
+            actor=_actor_name(session, change.actor_id),
+            summary=change.summary[:300],
+            data=change.data,
+        )
+        session.add(row)
+        session.flush()
+        publisher.queue_admin_change(session, row)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
