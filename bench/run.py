@@ -236,7 +236,13 @@ class Bench:
         seconds = self.args.wrk_seconds
 
         async def probe(sockets: int) -> dict:
-            found = await throughput.measure(server, seconds, self.load_cpus, signed_in=self.cookies[-1])
+            found = await throughput.measure(
+                server,
+                seconds,
+                self.load_cpus,
+                signed_in=self.owner_cookie,
+                pages=None if sockets else self.signed_in_pages(),
+            )
             self.results.setdefault("d", {})["sockets_0" if not sockets else "sockets_loaded"] = {
                 "sockets": sockets,
                 **found,
@@ -244,6 +250,15 @@ class Bench:
             return found
 
         return probe
+
+    def signed_in_pages(self) -> dict[str, str]:
+        """The pages a signed-in shopper loads most, as the owner (their cart, their order)."""
+        return {
+            "catalogue": "/",
+            "product page": f"/products/{self.data.fanout_product_id}",
+            "cart": "/cart",
+            "order page": f"/orders/{self.data.order_ids[-1]}",
+        }
 
     async def gthread(self) -> None:
         """(d)'s reference: the same app, HTTP only, under gunicorn's gthread worker."""
@@ -256,7 +271,7 @@ class Bench:
         server = throughput.gunicorn_server(env, self.server_cpus, self.log_dir).start()
         try:
             found = await throughput.measure(
-                server, self.args.wrk_seconds, self.load_cpus, hello=False, signed_in=self.cookies[-1]
+                server, self.args.wrk_seconds, self.load_cpus, hello=False, signed_in=self.owner_cookie
             )
             self.results.setdefault("d", {})["gthread"] = found
         finally:

@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from shop import metrics
 from shop.cart import guest
-from shop.services import cart, messages, notifications
+from shop.services import cart, messages, navigation
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,6 +19,8 @@ CSP = (
 MAX_ID = 2**31 - 1  # the largest value an INTEGER id column holds on every database
 # Flashed messages wait in the cookie session until a page shows them.
 MAX_WAITING_FLASHES = 5
+PAGE_METHODS = frozenset({"GET", "HEAD"})
+NO_PAGE_ENDPOINTS = frozenset({"static"})
 
 
 class IdConverter(IntegerConverter):
@@ -62,13 +64,16 @@ def refuse_nul_characters() -> None:
 
 
 def read_inbox_position() -> None:
-    """Before anything else of a signed-in request: where the page's socket catches up from.
+    """Before anything else of a signed-in page: where its socket catches up from, and the
+    navigation's counts with it (shop/services/navigation.py says why in one query).
 
-    Read before the page's data, a notification written meanwhile is on the page
-    already or comes with the catch-up (duplicates are dropped by seq), never lost.
+    Only a GET or HEAD renders a page; a form's POST redirects, and reads them
+    at render time in the rare case it shows a page itself. Static files show none.
     """
+    if request.method not in PAGE_METHODS or request.endpoint in NO_PAGE_ENDPOINTS:
+        return
     if current_user.is_authenticated:
-        g.inbox_position = notifications.position(current_user.id)
+        g.navigation = navigation.read(current_user.id)
 
 
 def navigation_counts() -> dict:
@@ -77,12 +82,12 @@ def navigation_counts() -> dict:
     if not current_user.is_authenticated:
         return {"cart_count": cart.guest_count(guest.stored())} if guest.has_one() else {}
     if "nav_counts" not in g:
-        epoch, top_seq = g.get("inbox_position") or notifications.position(current_user.id)
+        found = g.get("navigation") or navigation.read(current_user.id)
         g.nav_counts = {
-            "cart_count": cart.cart_count(current_user.id),
-            "unread_count": notifications.unread_count(current_user.id),
-            "last_seq": top_seq,
-            "inbox_epoch": epoch,
+            "cart_count": found.cart_count,
+            "unread_count": found.unread_count,
+            "last_seq": found.last_seq,
+            "inbox_epoch": found.inbox_epoch,
         }
         if current_user.is_admin:
             g.nav_counts["unread_threads"] = messages.unread_threads()

@@ -2,9 +2,10 @@
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -70,6 +71,23 @@ def search_products(query: str | Browse, page: int, per_page: int, include_inact
     if browse.in_stock:
         statement = statement.where(Product.stock > 0)
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+# What a catalogue card shows that can change under it: a rendered card list kept for a
+# while is shown again only while these are what they were (updated_at moves with every
+# change of the row, stock with every sale). Built once: a statement keeps its cache key.
+_CARD_STATE = (
+    select(Product.id, Product.stock, Product.low_stock_threshold, Product.active, Product.updated_at)
+    .where(Product.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Product.id)
+)
+
+
+def card_states(product_ids: Sequence[int]) -> tuple[tuple, ...]:
+    """For each of these products, what its card depends on that a sale or an edit changes."""
+    if not product_ids:
+        return ()
+    return tuple(tuple(row) for row in db.session.execute(_CARD_STATE, {"ids": list(product_ids)}))
 
 
 # -- categories ------------------------------------------------------------------------
