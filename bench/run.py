@@ -48,7 +48,7 @@ import report  # noqa: E402
 import scaleout  # noqa: E402
 import throughput  # noqa: E402
 from procs import PYTHON, Server, shop_server  # noqa: E402
-from suite import Plan, run_suite  # noqa: E402
+from suite import Plan, progress, run_suite  # noqa: E402
 from targets import FloorTarget, ShopTarget  # noqa: E402
 
 from testing.shopper import Shopper, admin_on  # noqa: E402
@@ -93,6 +93,7 @@ class Bench:
             replace(self.floor_plan, fanouts=self.plan.fanouts[:1], total=threading_total),
         )
         self.results: dict = {}
+        self.started = time.monotonic()
 
     # -- data ------------------------------------------------------------------
     def prepare(self) -> None:
@@ -150,27 +151,30 @@ class Bench:
 
     # -- runs ------------------------------------------------------------------
     async def run(self) -> dict:
+        progress(f"data: {self.plan.total:,} signed-in shoppers and the owner's orders")
         self.prepare()
         if self.parts & {"check", "a", "b", "c", "d"}:
             for mode in self.args.modes:
-                await self.timed(mode, lambda mode=mode: self.push_suite(mode))
+                what = f"{mode}: the shop, then the minimal Flask-SocketIO app"
+                await self.timed(mode, what, lambda mode=mode: self.push_suite(mode))
         if self.parts & {"a", "b", "c"}:
-            await self.timed("raw", self.raw_floor)
+            await self.timed("raw", "the raw websockets floor", self.raw_floor)
         if "d" in self.parts:
-            await self.timed("gthread", self.gthread)
+            await self.timed("gthread", "(d) the same app under gunicorn's gthread worker", self.gthread)
         if "e" in self.parts:
-            await self.timed("e", self.scaleout)
+            await self.timed("e", "(e) two workers on PostgreSQL and Redis", self.scaleout)
         return self.results
 
-    async def timed(self, name: str, step) -> None:
+    async def timed(self, name: str, what: str, step) -> None:
         started = time.monotonic()
-        print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
+        progress(f"{what} ...")
         try:
             await step()
         except Exception as exc:  # one broken step must not lose the others' figures
             self.results.setdefault("errors", {})[name] = repr(exc)
-            print(f"  {name} failed: {exc!r}", file=sys.stderr, flush=True)
-        self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+            progress(f"{name} failed: {exc!r}")
+        seconds = self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+        progress(f"{name} done in {seconds} s, {time.monotonic() - self.started:.0f} s so far")
         save(self.args.out, self.results)  # a run stopped half-way keeps what it measured
 
     async def push_suite(self, mode: str) -> None:

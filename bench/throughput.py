@@ -16,6 +16,7 @@ import shutil
 import urllib.request
 
 from procs import PYTHON, Server
+from suite import progress
 
 WRK_CONNECTIONS = 32
 WARM_UP_SECONDS = 1
@@ -72,6 +73,7 @@ async def measure(
         found["hello"] = await median_run(server, "/bench/hello", seconds, cpus)
     if signed_in:
         for name, path in (pages or {"catalogue": "/"}).items():
+            progress(f"{server.name}: (d) {name} ({path}) signed in")
             await wrk(server, path, WARM_UP_SECONDS, cpus, signed_in)
             found.setdefault("signed_in_pages", {})[name] = {
                 "path": path,

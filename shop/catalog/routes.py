@@ -45,7 +45,7 @@ def index():
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
     """One product, with add-to-cart or, when sold out, a back-in-stock alert."""
-    item = catalog.get_product(product_id)
+    item = catalog.product_page(product_id)
     watching = current_user.is_authenticated and catalog.is_watching(current_user.id, item.id)
     return render_template(
         "catalog/product.html", product=item, form=QuantityForm(), action_form=ActionForm(), watching=watching

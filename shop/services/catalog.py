@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shop.extensions import db
 from shop.models import Category, Product, StockWatch
@@ -155,6 +155,17 @@ def get_product(product_id: int, include_inactive: bool = False) -> Product:
     if product is None or not (product.active or include_inactive):
         raise NotFound("There is no such product.")
     return product
+
+
+def product_page(product_id: int) -> Product:
+    """A product on sale with what its page shows of it (photos, categories), loaded at once."""
+    product = db.session.get(Product, product_id, options=_PAGE_LOADS)
+    if product is None or not product.active:
+        raise NotFound("There is no such product.")
+    return product
+
+
+_PAGE_LOADS = (joinedload(Product.photos), joinedload(Product.categories))
 
 
 def create_product(fields: ProductFields, stock: int) -> Product:
