@@ -208,6 +208,7 @@ class Bench:
         try:
             target = make_target()
             if probe and "check" in self.parts:
+                progress(f"{server.name}: client check, three tabs of one shopper")
                 self.results["client_check"] = await self.check(target)
             plan = plan or self.plan
             if probe and not self.parts & {"a", "b", "c"}:
