@@ -1,6 +1,6 @@
 """The benchmark's data: a seeded shop database with many logged-in shoppers,
 inserted in bulk with signed cookies (testing/crowd.py says why), and the
-demo shopper's placed orders. One cookie is checked against the running
+demo shopper's placed orders and a cart of three lines. One cookie is checked against the running
 server before anything is measured, and the admin logs in for real over HTTP.
 """
 
@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from shop.extensions import db
-from shop.models import Order, OrderEvent, OrderItem, Product, User
+from shop.models import CartItem, Order, OrderEvent, OrderItem, Product, User
 from shop.seed import DEMO_SHOPPER
 from testing import crowd
 from testing.apps import app_on
@@ -20,6 +20,7 @@ from testing.crowd import insert_sessions, insert_shoppers
 from testing.server import prepare_database
 
 FANOUT_PRODUCT_NAME = "Single-Origin Ethiopia Yirgacheffe, 250 g"
+CART_LINES = 3  # in the owner's cart, for (d)'s cart page
 
 
 @dataclass
@@ -44,6 +45,7 @@ def build(database_url: str, users: int, orders: int) -> Dataset:
         owner_id = db.session.scalar(select(User.id).where(User.email == DEMO_SHOPPER[0]))
         owner_token = insert_sessions([owner_id])[0]
         order_ids = _insert_orders(owner_id, orders)
+        _fill_cart(owner_id, CART_LINES)
         product_id = db.session.scalar(select(Product.id).where(Product.name == FANOUT_PRODUCT_NAME))
         db.session.remove()
         db.engine.dispose()
@@ -77,6 +79,14 @@ def _insert_orders(owner_id: int, count: int) -> list[int]:
     db.session.add_all(orders)
     db.session.commit()
     return [order.id for order in orders]
+
+
+def _fill_cart(owner_id: int, lines: int) -> None:
+    products = db.session.scalars(
+        select(Product.id).where(Product.active, Product.stock > 0).order_by(Product.id).limit(lines)
+    )
+    db.session.add_all(CartItem(user_id=owner_id, product_id=id_, quantity=1) for id_ in products)
+    db.session.commit()
 
 
 def session_cookies(database_url: str, secret: str, tokens: list[str]) -> list[str]:

@@ -180,6 +180,30 @@ def targets(results: dict) -> list[dict]:
     return [item for item in found if item["met"] is not None or item["value"] not in ("-", "- ms")]
 
 
+def speed_targets(results: dict) -> list[dict]:
+    """Issue 18's targets on the HTTP side: signed-in pages, the status push, the run's length."""
+    found = []
+
+    def add(scope: str, name: str, value, limit: str, ok: bool | None) -> None:
+        found.append({"scope": scope, "target": name, "value": value, "limit": limit, "met": ok})
+
+    d = results.get("d") or {}
+    hello = get(d, "sockets_0", "hello", "rps")
+    for name, page in (get(d, "sockets_0", "signed_in_pages") or {}).items():
+        share = ratio(page.get("rps"), hello)
+        add("1", f"{name}, signed in, vs hello world", times(share), ">= 0.3x", _ge(share, 0.3))
+    for mode, runs in results.get("modes", {}).items():
+        shop, plain = runs.get("shop", {}), runs.get("minimal", {})
+        p50 = ratio(get(shop, "a", "end_to_end", "p50_ms"), get(plain, "a", "end_to_end", "p50_ms"))
+        add(f"5a {mode}", "status push p50 vs minimal app", times(p50), "<= 5x", _le(p50, 5))
+        cpu = get(shop, "a", "server_cpu_ms_per_change")
+        add(f"5a {mode}", "server CPU per status change", f"{fmt(cpu)} ms", "<= 4 ms", _le(cpu, 4))
+    minutes = (results.get("total_seconds") or 0) / 60
+    whole = results.get("scale") == 1.0 and set(results.get("seconds", {})) >= {"eventlet", "e"}
+    add("7", "the whole run", f"{minutes:.1f} min", "< 8 min", (minutes < 8) if whole else None)
+    return [item for item in found if item["met"] is not None]
+
+
 def _fanout(run: dict, subscribers: int) -> dict:
     """The (b) figures of one server run at this subscriber count ({} if not measured)."""
     return next((item for item in get(run, "b") or [] if item.get("subscribers") == subscribers), {})
@@ -215,6 +239,10 @@ def render(results: dict) -> str:
     if verdicts:
         rows = [[v["scope"], v["target"], v["value"], v["limit"], _verdict(v["met"])] for v in verdicts]
         sections.append("Targets (issue 6)\n" + table(["", "target", "measured", "limit", ""], rows))
+    speed = speed_targets(results)
+    if speed:
+        rows = [[v["scope"], v["target"], v["value"], v["limit"], _verdict(v["met"])] for v in speed]
+        sections.append("Targets (issue 18)\n" + table(["", "target", "measured", "limit", ""], rows))
     if results.get("errors"):
         sections.append(f"ERRORS: {results['errors']}")
     sections.append(f"steps (s): {results.get('seconds')}; total {results.get('total_seconds')} s")
@@ -363,7 +391,7 @@ def _section_d(d: dict) -> str:
             note="catalogue is " + times(ratio(cat0, get(d, "sockets_0", "hello", "rps"))),
         ),
         row(f"hello world, with {fmt(loaded)} sockets", "sockets_loaded", "hello"),
-        row("catalogue signed in (not kept), 0 sockets", "sockets_0", "catalogue_signed_in"),
+        row("catalogue signed in, 0 sockets", "sockets_0", "catalogue_signed_in"),
         row(f"catalogue signed in, with {fmt(loaded)} sockets", "sockets_loaded", "catalogue_signed_in"),
         row(
             "catalogue, gunicorn gthread (1 worker, 4 threads)",
@@ -385,7 +413,28 @@ def _section_d(d: dict) -> str:
         ),
     ]
     wrk = get(d, "sockets_0", "wrk") or get(d, "gthread", "wrk")
-    return f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "range", "CPU ms/req", ""], rows)
+    section = f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "range", "CPU ms/req", ""], rows)
+    pages = get(d, "sockets_0", "signed_in_pages")
+    if pages:
+        section += "\n\n" + _signed_in_pages(pages, get(d, "sockets_0", "hello") or {})
+    return section
+
+
+def _signed_in_pages(pages: dict, hello: dict) -> str:
+    """Each signed-in page beside hello world on the same server, with its queries."""
+    rows = [
+        [
+            f"{name} ({page.get('path')})",
+            page.get("rps"),
+            f"{fmt((page.get('rps_range') or [None])[0])}-{fmt((page.get('rps_range') or [None, None])[1])}",
+            page.get("server_cpu_ms_per_request"),
+            page.get("queries"),
+            times(ratio(page.get("rps"), hello.get("rps"))),
+        ]
+        for name, page in pages.items()
+    ]
+    header = ["", "req/s", "range", "CPU ms/req", "queries", "of hello world"]
+    return "(d) signed-in pages, as the owner of the orders, 0 sockets\n" + table(header, rows)
 
 
 def _section_e(e: dict) -> str:

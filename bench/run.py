@@ -1,6 +1,6 @@
 """``make bench``: every figure of issue 6 beside its floor, in one run.
 
-    .venv/bin/python bench/run.py                 # the full run (about 4 minutes)
+    .venv/bin/python bench/run.py                 # the full run (4-5 minutes on a quiet machine)
     .venv/bin/python bench/run.py --scale 0.1     # a quick smoke run, 1/10 of the load
     .venv/bin/python bench/run.py --modes eventlet --parts a,b,c
 
@@ -50,7 +50,7 @@ import report  # noqa: E402
 import scaleout  # noqa: E402
 import throughput  # noqa: E402
 from procs import PYTHON, Server, shop_server  # noqa: E402
-from suite import Plan, run_suite  # noqa: E402
+from suite import Plan, progress, run_suite  # noqa: E402
 from targets import FloorTarget, ShopTarget  # noqa: E402
 
 from testing.shopper import Shopper, admin_on  # noqa: E402
@@ -96,6 +96,7 @@ class Bench:
             replace(self.floor_plan, fanouts=self.plan.fanouts[:1], total=threading_total),
         )
         self.results: dict = {}
+        self.started = time.monotonic()
 
     # -- data ------------------------------------------------------------------
     def prepare(self) -> None:
@@ -154,29 +155,32 @@ class Bench:
     # -- runs ------------------------------------------------------------------
     async def run(self) -> dict:
         if set(self.parts) - set(ON_REQUEST):
+            progress(f"data: {self.plan.total:,} signed-in shoppers and the owner's orders")
             self.prepare()
         if self.parts & {"check", "a", "b", "c", "d"}:
             for mode in self.args.modes:
-                await self.timed(mode, lambda mode=mode: self.push_suite(mode))
+                what = f"{mode}: the shop, then the minimal Flask-SocketIO app"
+                await self.timed(mode, what, lambda mode=mode: self.push_suite(mode))
         if self.parts & {"a", "b", "c"}:
-            await self.timed("raw", self.raw_floor)
+            await self.timed("raw", "the raw websockets floor", self.raw_floor)
         if "d" in self.parts:
-            await self.timed("gthread", self.gthread)
+            await self.timed("gthread", "(d) the same app under gunicorn's gthread worker", self.gthread)
         if "e" in self.parts:
-            await self.timed("e", self.scaleout)
+            await self.timed("e", "(e) two workers on PostgreSQL and Redis", self.scaleout)
         if "g" in self.parts:
-            await self.timed("g", self.positions)
+            await self.timed("g", "(g) the position check with 10,000 idle sockets", self.positions)
         return self.results
 
-    async def timed(self, name: str, step) -> None:
+    async def timed(self, name: str, what: str, step) -> None:
         started = time.monotonic()
-        print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
+        progress(f"{what} ...")
         try:
             await step()
         except Exception as exc:  # one broken step must not lose the others' figures
             self.results.setdefault("errors", {})[name] = repr(exc)
-            print(f"  {name} failed: {exc!r}", file=sys.stderr, flush=True)
-        self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+            progress(f"{name} failed: {exc!r}")
+        seconds = self.results.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+        progress(f"{name} done in {seconds} s, {time.monotonic() - self.started:.0f} s so far")
         save(self.args.out, self.results)  # a run stopped half-way keeps what it measured
 
     async def push_suite(self, mode: str) -> None:
@@ -210,6 +214,7 @@ class Bench:
         try:
             target = make_target()
             if probe and "check" in self.parts:
+                progress(f"{server.name}: client check, three tabs of one shopper")
                 self.results["client_check"] = await self.check(target)
             plan = plan or self.plan
             if probe and not self.parts & {"a", "b", "c"}:
@@ -242,7 +247,13 @@ class Bench:
         seconds = self.args.wrk_seconds
 
         async def probe(sockets: int) -> dict:
-            found = await throughput.measure(server, seconds, self.load_cpus, signed_in=self.cookies[-1])
+            found = await throughput.measure(
+                server,
+                seconds,
+                self.load_cpus,
+                signed_in=self.owner_cookie,
+                pages=None if sockets else self.signed_in_pages(),
+            )
             self.results.setdefault("d", {})["sockets_0" if not sockets else "sockets_loaded"] = {
                 "sockets": sockets,
                 **found,
@@ -250,6 +261,15 @@ class Bench:
             return found
 
         return probe
+
+    def signed_in_pages(self) -> dict[str, str]:
+        """The pages a signed-in shopper loads most, as the owner (their cart, their order)."""
+        return {
+            "catalogue": "/",
+            "product page": f"/products/{self.data.fanout_product_id}",
+            "cart": "/cart",
+            "order page": f"/orders/{self.data.order_ids[-1]}",
+        }
 
     async def gthread(self) -> None:
         """(d)'s reference: the same app, HTTP only, under gunicorn's gthread worker."""
@@ -262,7 +282,7 @@ class Bench:
         server = throughput.gunicorn_server(env, self.server_cpus, self.log_dir).start()
         try:
             found = await throughput.measure(
-                server, self.args.wrk_seconds, self.load_cpus, hello=False, signed_in=self.cookies[-1]
+                server, self.args.wrk_seconds, self.load_cpus, hello=False, signed_in=self.owner_cookie
             )
             self.results.setdefault("d", {})["gthread"] = found
         finally:

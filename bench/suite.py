@@ -14,6 +14,7 @@ One server run:
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -204,25 +205,30 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
     ramps = Ramps(target, plan.concurrency, plan.ramp_seconds)
     await asyncio.sleep(SETTLE_SECONDS)
     if probe is not None:
+        progress(f"{server.name}: (d) pages with wrk, no socket connected")
         result["probe_idle"] = await probe(0)
         lap("d_idle")
     rss_start = server.rss_kib()
+    progress(f"{server.name}: {plan.idle:,} idle sockets connecting, no compression offer")
     conns = await ramps.open(plan.idle, deflate=False)
     await asyncio.sleep(SETTLE_SECONDS)
     rss_plain = server.rss_kib()
     conns.insert(0, await target.connect_owner())
     lap("idle_ramp")
     meter = CpuMeter(target)
+    progress(f"{server.name}: (a) {plan.changes} status changes, each to the owner's socket")
     result["a"] = {"idle_clients": plan.idle, **await push_latency(target, plan.changes, plan.ramp_seconds)}
     result["a"]["server_cpu_ms_per_change"] = meter.per(plan.changes)
     lap("a")
     result["b"] = await fanouts(target, plan, conns, ramps)
     lap("b")
     if probe is not None:
+        progress(f"{server.name}: (d) pages with wrk, {len(conns):,} sockets connected")
         result["probe_loaded"] = await probe(len(conns))
         lap("d_loaded")
     await asyncio.sleep(SETTLE_SECONDS)
     rss_before, before = server.rss_kib(), len(conns)
+    progress(f"{server.name}: (c) ramp to {plan.total:,} sockets with the browser's compression offer")
     conns += await ramps.open(plan.total - len(conns), deflate=True, seconds=plan.last_ramp_seconds)
     result["c"] = {
         "wanted": plan.total,
@@ -234,6 +240,11 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
     }
     lap("c")
     return result
+
+
+def progress(text: str) -> None:
+    """A line per step on stderr, so that a long run shows what it is doing."""
+    print(f"[{time.strftime('%H:%M:%S')}]   {text}", file=sys.stderr, flush=True)
 
 
 class Laps:
@@ -258,6 +269,10 @@ async def fanouts(target: Target, plan: Plan, conns: list, ramps: Ramps) -> list
     found = []
     value = 100
     for subscribers in plan.fanouts:
+        progress(
+            f"{target.server.name}: (b) {subscribers:,} subscribers: connecting, subscribing, "
+            f"{plan.fanout_rounds} stock changes"
+        )
         conns += await ramps.open(subscribers + 1 - len(conns), deflate=plan.fanout_offer)
         started, meter = time.monotonic(), CpuMeter(target)
         subscribed = await target.subscribe(conns[1 : subscribers + 1], plan.concurrency, plan.ramp_seconds)

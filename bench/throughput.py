@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import urllib.request
 
 from procs import PYTHON, Server
+from suite import progress
 
 WRK_CONNECTIONS = 32
 WARM_UP_SECONDS = 1
 RUNS = 3
+QUERIES_HEADER = "X-Bench-Queries"  # set by bench/shop_hello.py
 
 
 async def wrk(server: Server, path: str, seconds: int, cpus: set[int], cookie: str | None = None) -> dict:
@@ -49,11 +52,18 @@ async def wrk(server: Server, path: str, seconds: int, cpus: set[int], cookie: s
 
 
 async def measure(
-    server: Server, seconds: int, cpus: set[int], hello: bool = True, signed_in: str | None = None
+    server: Server,
+    seconds: int,
+    cpus: set[int],
+    hello: bool = True,
+    signed_in: str | None = None,
+    pages: dict[str, str] | None = None,
 ) -> dict:
     """The catalogue (``/``) as anonymous visitors get it (kept for a second);
     with ``hello`` bench/shop_hello.py's ``/bench/hello``; with a ``signed_in``
-    cookie the catalogue as a signed-in shopper gets it (rendered every time)."""
+    cookie the catalogue as a signed-in shopper gets it (their own page around
+    cards kept while unchanged), and each of ``pages`` (name: path) with it too,
+    with the queries each page runs (bench/shop_hello.py counts them)."""
     await wrk(server, "/", WARM_UP_SECONDS, cpus)  # templates compiled, pools filled
     found = {
         "wrk": f"wrk -t1 -c{WRK_CONNECTIONS} -d{seconds}s, median of {RUNS}",
@@ -62,8 +72,25 @@ async def measure(
     if hello:
         found["hello"] = await median_run(server, "/bench/hello", seconds, cpus)
     if signed_in:
-        found["catalogue_signed_in"] = await median_run(server, "/", seconds, cpus, signed_in)
+        for name, path in (pages or {"catalogue": "/"}).items():
+            progress(f"{server.name}: (d) {name} ({path}) signed in")
+            await wrk(server, path, WARM_UP_SECONDS, cpus, signed_in)
+            found.setdefault("signed_in_pages", {})[name] = {
+                "path": path,
+                "queries": queries_run(server, path, signed_in),
+                **await median_run(server, path, seconds, cpus, signed_in),
+            }
+        found["catalogue_signed_in"] = found["signed_in_pages"].get("catalogue")
     return found
+
+
+def queries_run(server: Server, path: str, cookie: str | None) -> int | None:
+    """The statements one request for ``path`` sent to the database (its BEGIN not counted),
+    as bench/shop_hello.py's X-Bench-Queries header says; None from another server."""
+    request = urllib.request.Request(server.url + path, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        counted = response.headers.get(QUERIES_HEADER)
+    return int(counted) if counted is not None else None
 
 
 async def median_run(

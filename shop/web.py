@@ -2,6 +2,7 @@
 counts, the flashed messages kept, and the security headers."""
 
 import time
+from dataclasses import replace
 
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
@@ -9,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from shop import metrics
 from shop.cart import guest
-from shop.services import cart, messages, notifications
+from shop.services import cart, messages, navigation, notifications
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,6 +20,8 @@ CSP = (
 MAX_ID = 2**31 - 1  # the largest value an INTEGER id column holds on every database
 # Flashed messages wait in the cookie session until a page shows them.
 MAX_WAITING_FLASHES = 5
+PAGE_METHODS = frozenset({"GET", "HEAD"})
+NO_PAGE_ENDPOINTS = frozenset({"static", "media.photo", "main.healthz", "main.metrics_page"})
 
 
 class IdConverter(IntegerConverter):
@@ -62,12 +65,19 @@ def refuse_nul_characters() -> None:
 
 
 def read_inbox_position() -> None:
-    """Before anything else of a signed-in request: where the page's socket catches up from.
+    """Before anything else of a signed-in request: where its page's socket catches up from.
 
     Read before the page's data, a notification written meanwhile is on the page
     already or comes with the catch-up (duplicates are dropped by seq), never lost.
+    A GET or HEAD is a page: its navigation's counts come in the same statement
+    (shop/services/navigation.py). Any other request renders a page only when a
+    form is refused, and reads the counts then. Static files show no page.
     """
-    if current_user.is_authenticated:
+    if request.endpoint in NO_PAGE_ENDPOINTS or not current_user.is_authenticated:
+        return
+    if request.method in PAGE_METHODS:
+        g.navigation = navigation.read(current_user.id)
+    else:
         g.inbox_position = notifications.position(current_user.id)
 
 
@@ -77,16 +87,25 @@ def navigation_counts() -> dict:
     if not current_user.is_authenticated:
         return {"cart_count": cart.guest_count(guest.stored())} if guest.has_one() else {}
     if "nav_counts" not in g:
-        epoch, top_seq = g.get("inbox_position") or notifications.position(current_user.id)
+        found = g.get("navigation") or _counts_after_a_form(current_user.id)
         g.nav_counts = {
-            "cart_count": cart.cart_count(current_user.id),
-            "unread_count": notifications.unread_count(current_user.id),
-            "last_seq": top_seq,
-            "inbox_epoch": epoch,
+            "cart_count": found.cart_count,
+            "unread_count": found.unread_count,
+            "last_seq": found.last_seq,
+            "inbox_epoch": found.inbox_epoch,
         }
         if current_user.is_admin:
             g.nav_counts["unread_threads"] = messages.unread_threads()
     return g.nav_counts
+
+
+def _counts_after_a_form(user_id: int) -> navigation.Navigation:
+    """The counts now, with the inbox position read before the request's data."""
+    found = navigation.read(user_id)
+    if "inbox_position" not in g:
+        return found
+    epoch, top_seq = g.inbox_position
+    return replace(found, inbox_epoch=epoch, last_seq=top_seq)
 
 
 def keep_the_latest_flashes(response):

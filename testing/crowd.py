@@ -60,9 +60,16 @@ def session_cookies(app: Flask, tokens: list[str]) -> list[str]:
     Flask-Login's ``login_user`` puts ``_user_id`` (the shop's get_id() is the
     login-session token), ``_fresh`` and ``_id`` in the session; the shop's
     own session interface signs it with ``app``'s secret, which must be the server's.
+    Each also holds the CSRF secret that Flask-WTF keeps in the session, as a
+    browser's cookie does after its first page: a client that sends the same
+    cookie every time (wrk) would otherwise get a new secret, and a new
+    cookie to sign, on every page.
     """
     serializer = app.session_interface.get_signing_serializer(app)
     name = app.config["SESSION_COOKIE_NAME"]
-    return [
-        f"{name}={serializer.dumps({'_user_id': token, '_fresh': True, '_id': 'crowd'})}" for token in tokens
-    ]
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return [f"{name}={serializer.dumps(_login_session(token, field))}" for token in tokens]
+
+
+def _login_session(token: str, csrf_field: str) -> dict:
+    return {"_user_id": token, "_fresh": True, "_id": "crowd", csrf_field: secrets.token_hex(20)}

@@ -4,11 +4,14 @@ import re
 import time
 
 import pytest
+from sqlalchemy import text
 
 from shop.extensions import db
 from shop.models import StockWatch
+from shop.services import cart
 from testing.apps import statements_run
-from testing.data import count, make_product
+from testing.data import count, make_product, make_user
+from testing.shopper import Auth
 
 
 def product_ids(html: bytes) -> list[int]:
@@ -203,3 +206,79 @@ def test_signed_in_visitors_get_their_own_fresh_page(client, auth, shopper):
     after = client.get("/").data
     assert b"You are logged out." in after
     assert shopper.name.encode() not in after
+
+
+# a signed-in page's cards are kept for every shopper while their products are unchanged ----
+
+kept_cards = pytest.mark.app_config(CACHE_TYPE="SimpleCache", CACHE_DEFAULT_TIMEOUT=300)
+
+
+def card(html: bytes, product_id: int) -> bytes:
+    """The whole card, its opening tag (with its classes) too."""
+    return re.search(rb'<li class="[^"]*" data-product-id="%d".*?</li>' % product_id, html, re.S).group(0)
+
+
+def cart_badge(html: bytes) -> bytes:
+    return re.search(rb'<span class="badge badge-cart"[^>]*>[^<]*</span>', html).group(0)
+
+
+def searches_run(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM products" in s and "ORDER BY products.name" in s]
+
+
+@kept_cards
+def test_kept_cards_are_shown_again_without_the_catalogue_queries(client, auth, shopper):
+    teapot = make_product("Teapot", stock=10)
+    auth.login()
+    first = client.get("/").data
+
+    with statements_run() as run:
+        again = client.get("/").data
+
+    assert searches_run(run) == []
+    assert card(again, teapot.id) == card(first, teapot.id)
+
+
+@kept_cards
+def test_a_sale_made_on_another_worker_shows_on_kept_cards_at_once(client, auth, shopper):
+    teapot = make_product("Teapot", stock=10)
+    auth.login()
+    assert b"In stock" in card(client.get("/").data, teapot.id)
+
+    # Another worker's sale: the row changes under this worker's cache, nothing here is told.
+    db.session.execute(text("UPDATE products SET stock = 0 WHERE id = :id"), {"id": teapot.id})
+    db.session.commit()
+    sold = card(client.get("/").data, teapot.id)
+
+    assert b"Out of stock" in sold
+    assert b"is-sold-out" in sold
+
+
+@kept_cards
+def test_an_edit_shows_on_kept_cards_at_once(client, auth, shopper):
+    teapot = make_product("Teapot", price_cents=2500)
+    auth.login()
+    assert b"25.00" in card(client.get("/").data, teapot.id)
+
+    teapot.price_cents = 1999
+    db.session.commit()
+
+    assert b"19.99" in card(client.get("/").data, teapot.id)
+
+
+@kept_cards
+def test_kept_cards_carry_nothing_of_the_shopper_who_rendered_them(app, client, auth, shopper):
+    teapot = make_product("Teapot")
+    cart.add_to_cart(shopper.id, teapot.id, 2)
+    other = make_user("alex@example.com", "Alex")
+    auth.login()
+    first = client.get("/").data
+    assert b'data-user-name="Sam"' in first and b">2</span>" in cart_badge(first)
+
+    second_client = app.test_client()
+    Auth(second_client).login("alex@example.com")
+    page = second_client.get("/").data
+
+    assert f'data-user-id="{other.id}"'.encode() in page
+    assert b"Sam" not in page
+    assert b"hidden" in cart_badge(page) and b">0</span>" in cart_badge(page)

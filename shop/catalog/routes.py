@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from shop.cart import guest
+from shop.catalog import cards
 from shop.extensions import cache
 from shop.forms import ActionForm, QuantityForm, page_number
 from shop.services import catalog
@@ -25,6 +26,8 @@ def index():
     What anonymous visitors see is the same for all of them and is most of the
     traffic, so it is kept for CATALOGUE_CACHE_SECONDS: a visitor may see a
     stock figure that old, while the cart and checkout always read the live one.
+    A signed-in shopper's page is their own, around cards kept for everyone
+    while their products are unchanged (shop/catalog/cards.py).
     """
     browse = catalog.Browse(
         text=request.args.get("q", "", type=str)[:100],
@@ -35,22 +38,14 @@ def index():
         else "name",
     )
     page = request.args.get("page", 1, type=page_number)
-    products = catalog.search_products(browse, page, current_app.config["PRODUCTS_PER_PAGE"])
-    return render_template(
-        "catalog/index.html",
-        products=products,
-        browse=browse,
-        query=browse.text,
-        category=catalog.find_category(browse.category),
-        categories=catalog.all_categories(),
-        sorts=catalog.SORTS,
-    )
+    found = cards.cards_for(browse, page, current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("catalog/index.html", cards=found, query=browse.text)
 
 
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
     """One product, with add-to-cart or, when sold out, a back-in-stock alert."""
-    item = catalog.get_product(product_id)
+    item = catalog.product_page(product_id)
     watching = current_user.is_authenticated and catalog.is_watching(current_user.id, item.id)
     return render_template(
         "catalog/product.html", product=item, form=QuantityForm(), action_form=ActionForm(), watching=watching

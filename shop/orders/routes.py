@@ -26,7 +26,7 @@ def index():
 @bp.route("/<int:order_id>")
 def detail(order_id: int):
     """One of my orders with its timeline and its conversation; anyone else's is a 404."""
-    return render_detail(orders.get_order_for(current_user.id, order_id))
+    return render_detail(orders.order_page(current_user.id, order_id))
 
 
 @bp.route("/<int:order_id>/cancel", methods=["POST"])

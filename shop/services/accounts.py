@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,6 +156,18 @@ def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
     return token
 
 
+# Built once (a statement keeps its compiled form and cache key): SessionRules.live with parameters.
+_SESSION_USER = (
+    select(User, LoginSession.last_seen_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.token == bindparam("token"),
+        LoginSession.last_seen_at > bindparam("idle_since"),
+        LoginSession.created_at > bindparam("born_since"),
+    )
+)
+
+
 def load_session_user(token: str) -> User | None:
     """The user of a live login session: one query, asked on every request and socket event.
 
@@ -165,9 +177,7 @@ def load_session_user(token: str) -> User | None:
     """
     rules, now = _rules(), utcnow()
     row = db.session.execute(
-        select(User, LoginSession.last_seen_at)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token == token, rules.live(now))
+        _SESSION_USER, {"token": token, "idle_since": now - rules.idle, "born_since": now - rules.lifetime}
     ).first()
     if row is None:
         return None

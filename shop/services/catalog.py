@@ -2,11 +2,12 @@
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shop.extensions import db
 from shop.formatting import money
@@ -74,6 +75,23 @@ def search_products(query: str | Browse, page: int, per_page: int, include_inact
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
+# What a catalogue card shows that can change under it: a rendered card list kept for a
+# while is shown again only while these are what they were (updated_at moves with every
+# change of the row, stock with every sale). Built once: a statement keeps its cache key.
+_CARD_STATE = (
+    select(Product.id, Product.stock, Product.low_stock_threshold, Product.active, Product.updated_at)
+    .where(Product.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Product.id)
+)
+
+
+def card_states(product_ids: Sequence[int]) -> tuple[tuple, ...]:
+    """For each of these products, what its card depends on that a sale or an edit changes."""
+    if not product_ids:
+        return ()
+    return tuple(tuple(row) for row in db.session.execute(_CARD_STATE, {"ids": list(product_ids)}))
+
+
 # -- categories ------------------------------------------------------------------------
 
 
@@ -139,6 +157,17 @@ def get_product(product_id: int, include_inactive: bool = False) -> Product:
     if product is None or not (product.active or include_inactive):
         raise NotFound("There is no such product.")
     return product
+
+
+def product_page(product_id: int) -> Product:
+    """A product on sale with what its page shows of it (photos, categories), loaded at once."""
+    product = db.session.get(Product, product_id, options=_PAGE_LOADS)
+    if product is None or not product.active:
+        raise NotFound("There is no such product.")
+    return product
+
+
+_PAGE_LOADS = (joinedload(Product.photos), joinedload(Product.categories))
 
 
 def create_product(fields: ProductFields, stock: int, actor_id: int | None = None) -> Product:
