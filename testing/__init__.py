@@ -15,6 +15,7 @@
 - nginx: deploy/nginx.conf and run-workers.sh as production runs them, and sockets through them
 - browser, steps: Chromium for the browser tests, and what a person does in the shop
 - smtp: a real SMTP server in the test's process (aiosmtpd, or refusing), and one that hangs
+- pushservice: a Web Push service in the test's process that checks VAPID and decrypts each push
 - faults: a server that kills itself between commit and emit, for the outbox relay's test
 """
 

@@ -1,4 +1,4 @@
-"""Which notifications a person wants by which channel (email now; push in the next issue).
+"""Which notifications a person wants by which channel (email, and Web Push when it is on).
 
 Every switch is on until its owner turns it off. The order confirmation and a
 cancellation are not switches: they are always emailed.
@@ -21,8 +21,11 @@ from shop.services.transaction import write_transaction
 
 MESSAGE = "message"  # the order conversation's notifications
 CHANNELS = (EMAIL, PUSH)
-# Channels that work today; the others are shown as coming.
-ACTIVE_CHANNELS = (EMAIL,)
+
+
+def active_channels() -> tuple[str, ...]:
+    """The channels that work on this shop (push needs the VAPID settings)."""
+    return CHANNELS if current_app.config["PUSH_ENABLED"] else (EMAIL,)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def allowed_kinds(session: Session, user_id: int, is_admin: bool, channel: str =
 def save(user_id: int, channel: str, switched_on: set[str]) -> dict[str, dict[str, bool]]:
     """Set every switch of ``channel``: on for the topics in ``switched_on``, off for the rest;
     every open tab of the person is told."""
-    if channel not in ACTIVE_CHANNELS:
+    if channel not in active_channels():
         raise InvalidInput("That channel cannot be set yet.")
     with write_transaction() as session:
         is_admin = _is_admin(session, user_id)
