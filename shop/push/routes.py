@@ -5,6 +5,7 @@ from flask import (
     flash,
     jsonify,
     redirect,
+    render_template,
     request,
     send_from_directory,
     url_for,
@@ -27,10 +28,10 @@ def push_is_on():
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(error: CSRFError):
+    """The script's calls get the JSON error envelope; the device list's form, the error page."""
     if request.is_json or request.path == "/push/subscriptions":
-        return _error("csrf", "The page expired; reload it and try again.", 400)
-    flash("The form expired; please try again.", "error")
-    return redirect(url_for("preferences.settings")), 303
+        return _error("csrf", f"{error.description} Reload the page and try again.", 400)
+    return render_template("errors/error.html", status=400, message=error.description), 400
 
 
 @bp.route("/sw.js")
