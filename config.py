@@ -186,8 +186,8 @@ class Config:
     # A subscription with no accepted push for this long is deleted (a background job, this often).
     PUSH_MAX_IDLE_DAYS = int(os.environ.get("PUSH_MAX_IDLE_DAYS", "30"))
     PUSH_PRUNE_SECONDS = float(os.environ.get("PUSH_PRUNE_SECONDS", "3600"))
-    # Push endpoints must be public https addresses; tests point them at a local server.
-    PUSH_ALLOW_LOCAL_ENDPOINTS = False
+    # Push endpoints must be public https addresses; tests point them at a local server (1).
+    PUSH_ALLOW_LOCAL_ENDPOINTS = os.environ.get("PUSH_ALLOW_LOCAL_ENDPOINTS", "0") == "1"
 
     @classmethod
     def check_push(cls) -> None:
@@ -235,9 +235,12 @@ def vapid_public_key(private_key: str) -> str:
 def _local_vapid_key() -> str:
     """A VAPID key kept in instance/ (as the secret key is): subscriptions outlive a restart."""
     path = BASE_DIR / "instance" / "vapid_private_key"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(new_vapid_private_key())
+    path.parent.mkdir(exist_ok=True)
+    try:
+        with path.open("x") as file:  # the first server to start writes it
+            file.write(new_vapid_private_key())
+    except FileExistsError:
+        pass
     return path.read_text().strip()
 
 

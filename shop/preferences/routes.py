@@ -19,11 +19,13 @@ def settings():
         if not form.validate_on_submit():
             flash("The form expired; please try again.", "error")
             return _page(form, 400)
-        for channel in preferences.active_channels():
-            chosen = {
+        chosen = {
+            channel: {
                 key.removeprefix(f"{channel}-") for key in request.form if key.startswith(f"{channel}-")
             }
-            preferences.save(current_user.id, channel, chosen)
+            for channel in preferences.active_channels()
+        }
+        preferences.save_channels(current_user.id, chosen)
         flash("Your choices are saved.", "success")
         return redirect(url_for("preferences.settings"))
     return _page(form)

@@ -75,14 +75,20 @@ def allowed_kinds(session: Session, user_id: int, is_admin: bool, channel: str =
 
 
 def save(user_id: int, channel: str, switched_on: set[str]) -> dict[str, dict[str, bool]]:
-    """Set every switch of ``channel``: on for the topics in ``switched_on``, off for the rest;
-    every open tab of the person is told."""
-    if channel not in active_channels():
+    """Set every switch of ``channel``: on for the topics in ``switched_on``, off for the rest."""
+    return save_channels(user_id, {channel: switched_on})
+
+
+def save_channels(user_id: int, choices: dict[str, set[str]]) -> dict[str, dict[str, bool]]:
+    """Set every switch of each channel in ``choices`` (channel -> the topics on), in one
+    transaction; every open tab of the person is told once."""
+    if any(channel not in active_channels() for channel in choices):
         raise InvalidInput("That channel cannot be set yet.")
     with write_transaction() as session:
         is_admin = _is_admin(session, user_id)
-        wanted = {topic.code: topic.code in switched_on for topic in topics_for(is_admin)}
-        _write(session, user_id, channel, wanted)
+        for channel, switched_on in choices.items():
+            wanted = {topic.code: topic.code in switched_on for topic in topics_for(is_admin)}
+            _write(session, user_id, channel, wanted)
         settings = settings_of(user_id, is_admin, session)
         publisher.queue_preferences(session, user_id, settings)
     return settings
