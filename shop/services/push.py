@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from shop import offload
 from shop.extensions import db
-from shop.models import Notification, PushMessage, PushSubscription, User
+from shop.models import Notification, Order, PushMessage, PushSubscription, User
 from shop.models.base import utcnow
 from shop.models.mail import PUSH
 from shop.models.notification import (
@@ -187,6 +187,15 @@ def unsubscribe(user_id: int, endpoint: str | None = None, subscription_id: int 
         ).rowcount
     if not done:
         raise NotFound("Push is not on for that device.")
+
+
+def offers_push(user_id: int) -> bool:
+    """Whether an order page offers push: once, after a shopper's first order, while push is
+    on for none of their devices (the browser keeps it from coming back once answered)."""
+    if not current_app.config["PUSH_ENABLED"]:
+        return False
+    orders = db.session.scalar(select(func.count()).select_from(Order).where(Order.user_id == user_id))
+    return orders == 1 and not db.session.scalar(select(exists().where(PushSubscription.user_id == user_id)))
 
 
 def devices_of(user_id: int) -> list[PushSubscription]:

@@ -109,9 +109,10 @@ function wireControls(box) {
   }
 }
 
+/** The offer after a first order: shown once, while the browser has not been asked yet. */
 function wireOffer(offer) {
   if (!supported() || Notification.permission !== "default" || localStorage.getItem(OFFER_DISMISSED)) {
-    return;
+    return false;
   }
   offer.hidden = false;
   const dismiss = offer.querySelector("[data-push-dismiss]");
@@ -120,6 +121,7 @@ function wireOffer(offer) {
     offer.hidden = true;
   });
   offer.querySelector("[data-push-on]").addEventListener("click", () => localStorage.setItem(OFFER_DISMISSED, "1"));
+  return true;
 }
 
 /** The service worker focused this tab for a clicked notification: open its page. */
@@ -143,6 +145,7 @@ for (const box of document.querySelectorAll("[data-push-controls]")) {
   wireControls(box);
 }
 for (const offer of document.querySelectorAll("[data-push-offer]")) {
-  wireOffer(offer);
-  wireControls(offer);
+  if (wireOffer(offer)) {
+    wireControls(offer);
+  }
 }

@@ -144,3 +144,23 @@ def test_a_push_is_shown_reported_and_its_click_opens_the_page(push_browsing, pu
         }"""
     )
     expect(page).to_have_url(f"{push_shop.url}/notifications")
+
+
+KETTLE = "Stainless Steel Gooseneck Kettle"
+
+
+def test_the_first_order_offers_push_once_and_never_prompts_on_its_own(push_browsing):
+    page = push_browsing.page()
+    steps.register(page, "Olga Offer")
+    page.goto("/account/notifications")
+    assert page.evaluate("Notification.permission") == "default"  # no prompt on page load
+    order_id = steps.buy(page, "kettle", KETTLE)
+    offer = page.locator("[data-push-offer]")
+    expect(offer).to_be_visible()
+    expect(offer.get_by_role("button", name="Notify me on this device")).to_be_visible()
+    assert page.evaluate("Notification.permission") == "default"
+    offer.get_by_role("button", name="No thanks").click()
+    expect(offer).to_be_hidden()
+    page.goto(f"/orders/{order_id}")
+    expect(page.get_by_role("heading", name=f"Order #{order_id}")).to_be_visible()
+    expect(page.locator("[data-push-offer]")).to_be_hidden()  # once

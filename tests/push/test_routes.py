@@ -48,7 +48,7 @@ def test_a_browser_subscribes_and_its_device_is_listed(push_app, service):
     assert subscribe(client, device).status_code == 201  # again: still one row
     assert count(PushSubscription) == 1
     page = client.get("/account/notifications").get_data(as_text=True)
-    assert "(this browser)" in page and f'name="subscription" value="{row.id}"' in page
+    assert "this browser" in page and f'name="subscription" value="{row.id}"' in page
     assert 'name="push-orders"' in page and push_app.config["VAPID_PUBLIC_KEY"] in page
 
 
@@ -201,3 +201,18 @@ def test_production_refuses_half_or_mismatched_vapid_settings(vapid):
         production(**{**vapid, "VAPID_SUBJECT": None}).check()
     with pytest.raises(RuntimeError, match="not the public key"):
         production(**{**vapid, "VAPID_PRIVATE_KEY": new_vapid_private_key()}).check()
+
+
+def test_an_order_page_offers_push_after_the_first_order_only(push_app, service):
+    from testing.data import make_order, make_product
+
+    alice = make_user("alice@example.com", "Alice")
+    client = signed_in(push_app)
+    first = make_order(alice, make_product(stock=10), key="first")
+    assert "data-push-offer" in client.get(f"/orders/{first.id}").get_data(as_text=True)
+    subscribe(client, service.new_device())
+    assert "data-push-offer" not in client.get(f"/orders/{first.id}").get_data(as_text=True)
+    db.session.query(PushSubscription).delete()
+    db.session.commit()
+    second = make_order(alice, make_product("Cup", stock=10), key="second")
+    assert "data-push-offer" not in client.get(f"/orders/{second.id}").get_data(as_text=True)
