@@ -154,6 +154,8 @@ class PushService(Closing):
 
 def _handler(service: PushService):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as push services offer
+
         def do_POST(self):  # noqa: N802 (http.server names it)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = service.receive(self.path, self.headers, body)

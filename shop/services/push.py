@@ -380,18 +380,7 @@ def deliver(app: Flask, push_id: int, owner: str) -> int:
     except requests.RequestException as exc:  # no answer in PUSH_TIMEOUT, or no connection
         _retry_or_fail(push_id, owner, f"{type(exc).__name__}: {exc}")
         return 0
-    now = utcnow()
-    _finish(push_id, owner, status=SENT, sent_at=now, last_error="")
-    with write_transaction() as session:
-        session.execute(
-            update(PushSubscription)
-            .where(
-                PushSubscription.id
-                == select(PushMessage.subscription_id).where(PushMessage.id == push_id).scalar_subquery()
-            )
-            .values(last_success_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    _finish(push_id, owner, status=SENT, sent_at=utcnow(), last_error="")
     return 1
 
 
@@ -480,14 +469,23 @@ def _retry_or_fail(push_id: int, owner: str, error: str) -> None:
 
 
 def _finish(push_id: int, owner: str, **values) -> None:
-    """Record an outcome, if this sender still holds the row."""
+    """Record an outcome, if this sender still holds the row (a push accepted: its
+    subscription's last success too, in the same transaction)."""
     with write_transaction() as session:
-        session.execute(
+        held = session.execute(
             update(PushMessage)
             .where(PushMessage.id == push_id, PushMessage.lease_owner == owner)
             .values(lease_until=None, lease_owner=None, **values)
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount
+        if held and values.get("status") == SENT:
+            subscription = select(PushMessage.subscription_id).where(PushMessage.id == push_id)
+            session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id == subscription.scalar_subquery())
+                .values(last_success_at=values["sent_at"])
+                .execution_options(synchronize_session=False)
+            )
 
 
 # -- shown on the device, and pruning -----------------------------------------------------------------
