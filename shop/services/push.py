@@ -144,6 +144,10 @@ def subscribe(user_id: int, login_token: str, keys: Keys, user_agent: str) -> Pu
 def _subscribe(user_id: int, login_token: str, keys: Keys, user_agent: str) -> PushSubscription:
     with write_transaction() as session:
         row = session.scalar(select(PushSubscription).where(PushSubscription.endpoint == keys.endpoint))
+        if row is not None and row.user_id != user_id:
+            session.delete(row)  # another person's before: none of their pushes may go out here
+            session.flush()
+            row = None
         if row is None:
             row = PushSubscription(endpoint=keys.endpoint)
             session.add(row)

@@ -244,3 +244,15 @@ def test_a_subscription_silent_for_30_days_is_pruned(push_app, service):
     assert push.prune() == 0
     assert push.prune(utcnow() + timedelta(days=31)) == 1
     assert count(PushSubscription) == 0
+
+
+def test_a_browser_that_changes_hands_gets_none_of_the_first_persons_pushes(push_app, service):
+    alice, bob = make_user("alice@example.com", "Alice"), make_user("bob@example.com", "Bob")
+    device = device_of(alice, service)
+    order_status(alice, 1, "shipped")
+    push.plan_pushes(later())  # decided for Alice, not sent yet
+    token = accounts.start_session(bob.id)
+    push.subscribe(bob.id, token, push.parse_subscription(device.subscription()), "")
+    assert push.send_due() == 0 and service.to(device) == []
+    [row] = db.session.scalars(select(PushSubscription)).all()
+    assert row.user_id == bob.id and count(PushMessage) == 0
