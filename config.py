@@ -172,6 +172,36 @@ class Config:
     MEDIA_PRUNE_SECONDS = float(os.environ.get("MEDIA_PRUNE_SECONDS", "3600"))
     MEDIA_ORPHAN_SECONDS = float(os.environ.get("MEDIA_ORPHAN_SECONDS", "3600"))
 
+    # -- Web Push (VAPID, RFC 8292): the key pair as base64url (the private key's 32 bytes,
+    # the public key's 65), and who to contact (mailto: or https:). Push is on only with all three.
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+    VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY") or None
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or None
+    PUSH_ENABLED = False  # set by check()
+    # A notification unseen in every open tab this long after it was written is pushed.
+    NOTIFY_PUSH_DELAY_SECONDS = float(os.environ.get("NOTIFY_PUSH_DELAY_SECONDS", "30"))
+    # How long a push service keeps a push for a phone that is off (pywebpush's default, 0,
+    # lets it drop the push at once), and how long one request to it may take.
+    PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", str(24 * 3600)))
+    PUSH_TIMEOUT = float(os.environ.get("PUSH_TIMEOUT", "10"))
+    PUSH_RETRY_SECONDS = [int(x) for x in _env_list("PUSH_RETRY_SECONDS")] or [30, 120, 600]
+    PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "60"))
+    # A subscription with no accepted push for this long is deleted (a background job, this often).
+    PUSH_MAX_IDLE_DAYS = int(os.environ.get("PUSH_MAX_IDLE_DAYS", "30"))
+    PUSH_PRUNE_SECONDS = float(os.environ.get("PUSH_PRUNE_SECONDS", "3600"))
+    # Push endpoints must be public https addresses; tests point them at a local server (1).
+    PUSH_ALLOW_LOCAL_ENDPOINTS = os.environ.get("PUSH_ALLOW_LOCAL_ENDPOINTS", "0") == "1"
+
+    @classmethod
+    def check_push(cls) -> None:
+        """Push is on when the three VAPID settings are there and the keys are a pair."""
+        given = [cls.VAPID_PRIVATE_KEY, cls.VAPID_PUBLIC_KEY, cls.VAPID_SUBJECT]
+        if any(given) and not all(given):
+            raise RuntimeError("set all of VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT, or none")
+        if all(given) and vapid_public_key(cls.VAPID_PRIVATE_KEY) != cls.VAPID_PUBLIC_KEY:
+            raise RuntimeError("VAPID_PUBLIC_KEY is not the public key of VAPID_PRIVATE_KEY")
+        cls.PUSH_ENABLED = all(given)
+
 
 def _local_secret() -> str:
     """A secret kept in instance/ so that a restart does not log everyone out."""
@@ -182,12 +212,52 @@ def _local_secret() -> str:
     return path.read_text().strip()
 
 
+def new_vapid_private_key() -> str:
+    """A fresh P-256 private key, as VAPID_PRIVATE_KEY takes it."""
+    from base64 import urlsafe_b64encode
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return urlsafe_b64encode(number.to_bytes(32, "big")).decode().rstrip("=")
+
+
+def vapid_public_key(private_key: str) -> str:
+    """The public key (uncompressed point, base64url) of a VAPID_PRIVATE_KEY."""
+    from base64 import urlsafe_b64decode, urlsafe_b64encode
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
+    key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return urlsafe_b64encode(point).decode().rstrip("=")
+
+
+def _local_vapid_key() -> str:
+    """A VAPID key kept in instance/ (as the secret key is): subscriptions outlive a restart."""
+    path = BASE_DIR / "instance" / "vapid_private_key"
+    path.parent.mkdir(exist_ok=True)
+    try:
+        with path.open("x") as file:  # the first server to start writes it
+            file.write(new_vapid_private_key())
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
 class DevelopmentConfig(Config):
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
 
     @classmethod
     def check(cls) -> None:
         cls.SECRET_KEY = cls.SECRET_KEY or _local_secret()
+        if not cls.VAPID_PRIVATE_KEY:
+            cls.VAPID_PRIVATE_KEY = _local_vapid_key()
+            cls.VAPID_PUBLIC_KEY = vapid_public_key(cls.VAPID_PRIVATE_KEY)
+        cls.VAPID_SUBJECT = cls.VAPID_SUBJECT or "mailto:shop@localhost"
+        cls.check_push()
 
 
 class TestingConfig(Config):
@@ -200,6 +270,17 @@ class TestingConfig(Config):
     MAIL_BACKEND = "locmem"  # tests that need a server point MAIL_BACKEND at one
     MAIL_RETRY_SECONDS = [1, 2]
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    PUSH_RETRY_SECONDS = [1, 2]
+    PUSH_TIMEOUT = 5
+    PUSH_ALLOW_LOCAL_ENDPOINTS = True
+
+    @classmethod
+    def check(cls) -> None:
+        if not cls.VAPID_PRIVATE_KEY:
+            cls.VAPID_PRIVATE_KEY = new_vapid_private_key()
+            cls.VAPID_PUBLIC_KEY = vapid_public_key(cls.VAPID_PRIVATE_KEY)
+            cls.VAPID_SUBJECT = cls.VAPID_SUBJECT or "mailto:shop@example.com"
+        cls.check_push()
 
 
 class ProductionConfig(Config):
@@ -210,6 +291,7 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         if not cls.SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set in production")
+        cls.check_push()  # no VAPID settings: no push (nothing is generated here)
 
 
 CONFIGS = {

@@ -72,12 +72,14 @@ def register_blueprints(app: Flask) -> None:
     from shop.media.routes import bp as media_bp
     from shop.orders.routes import bp as orders_bp
     from shop.preferences.routes import bp as preferences_bp
+    from shop.push.routes import bp as push_bp
 
     for blueprint in (main_bp, catalog_bp, auth_bp, account_bp, cart_bp, orders_bp, inbox_bp, admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(addresses_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(preferences_bp)
+    app.register_blueprint(push_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -4,7 +4,7 @@ so many seconds, in an app context, by one runner.
 The serving layer starts the runner in every worker (``serving.serve``): under
 an event-loop server each job is a green thread of the server process, so the
 embedded default needs no extra service. Jobs that more than one worker might
-do at once (sending mail, the outbox relay; later push sending) claim their
+do at once (sending mail and pushes, the outbox relay) claim their
 work in the database with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 BEGIN IMMEDIATE on SQLite), so running the runner in every worker is safe and a
 worker that dies leaves its claims to expire. ``flask run-background`` runs the
@@ -105,10 +105,17 @@ def run_forever(app: Flask, poll_seconds: float) -> None:
 
 def _register_defaults() -> None:
     from shop.realtime import relay
-    from shop.services import accounts, mail, photos
+    from shop.services import accounts, mail, photos, push
 
     register("mail.plan", "BACKGROUND_POLL_SECONDS", lambda app: mail.plan_digests())
     register("mail.send", "BACKGROUND_POLL_SECONDS", mail.send_due)
     register(relay.JOB, "OUTBOX_RELAY_SECONDS", relay.run)
     register("sessions.prune", "SESSION_PRUNE_SECONDS", lambda app: accounts.prune_sessions())
     register("media.prune", "MEDIA_PRUNE_SECONDS", lambda app: photos.remove_orphan_files())
+    register(
+        "push.plan", "BACKGROUND_POLL_SECONDS", lambda app: app.config["PUSH_ENABLED"] and push.plan_pushes()
+    )
+    register(
+        "push.send", "BACKGROUND_POLL_SECONDS", lambda app: app.config["PUSH_ENABLED"] and push.send_due(app)
+    )
+    register("push.prune", "PUSH_PRUNE_SECONDS", lambda app: push.prune())

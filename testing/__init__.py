@@ -17,6 +17,7 @@
 - smtp: a real SMTP server in the test's process (aiosmtpd, or refusing), and one that hangs
 - faults: a server that kills itself between commit and emit, or whose next notification publish fails
 - metrics: /metrics parsed as Prometheus reads it
+- pushservice: a Web Push service in the test's process that checks VAPID and decrypts each push
 """
 
 from pathlib import Path

@@ -8,6 +8,7 @@ from shop.models.mail import MailDelivery, NotificationPreference
 from shop.models.message import OrderMessage, OrderThread
 from shop.models.notification import Notification
 from shop.models.order import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent
+from shop.models.push import PushMessage, PushSubscription
 from shop.models.shipping import ShippingMethod
 from shop.models.user import (
     LoginSession,
@@ -36,6 +37,8 @@ __all__ = [
     "OrderThread",
     "Product",
     "ProductPhoto",
+    "PushMessage",
+    "PushSubscription",
     "ShippingMethod",
     "SocketConnection",
     "StockWatch",

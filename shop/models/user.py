@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     # once NOTIFY_EMAIL_DELAY_SECONDS old, is emailed.
     seen_seq: Mapped[int] = mapped_column(default=0)
     mailed_seq: Mapped[int] = mapped_column(default=0)
+    # The highest seq the push planner has decided about (as mailed_seq is for email).
+    pushed_seq: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The login session this object was loaded for (not a column): Flask-Login

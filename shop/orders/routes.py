@@ -2,7 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from shop.forms import ActionForm, MessageForm, page_number, send_from_form
-from shop.services import messages, orders
+from shop.services import messages, orders, push
 from shop.services.errors import DomainError
 from shop.services.messages import Reader
 
@@ -56,5 +56,10 @@ def render_detail(order, message_form: MessageForm | None = None):
     thread = messages.thread_for(Reader.of(current_user), order.id, as_shop=False)
     form = (message_form or MessageForm(formdata=None)).fresh()
     return render_template(
-        "orders/detail.html", order=order, action_form=ActionForm(), thread=thread, message_form=form
+        "orders/detail.html",
+        order=order,
+        action_form=ActionForm(),
+        thread=thread,
+        message_form=form,
+        push_offer=push.offers_push(current_user.id),
     )

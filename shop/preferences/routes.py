@@ -3,8 +3,7 @@ from flask_login import current_user, login_required
 
 from shop.extensions import csrf
 from shop.forms import ActionForm
-from shop.models.mail import EMAIL
-from shop.services import preferences
+from shop.services import preferences, push
 from shop.services.errors import DomainError
 
 bp = Blueprint("preferences", __name__)
@@ -20,9 +19,14 @@ def settings():
         if not form.validate_on_submit():
             flash("The form expired; please try again.", "error")
             return _page(form, 400)
-        chosen = {key.removeprefix("email-") for key in request.form if key.startswith("email-")}
-        preferences.save(current_user.id, EMAIL, chosen)
-        flash("Your email choices are saved.", "success")
+        chosen = {
+            channel: {
+                key.removeprefix(f"{channel}-") for key in request.form if key.startswith(f"{channel}-")
+            }
+            for channel in preferences.active_channels()
+        }
+        preferences.save_channels(current_user.id, chosen)
+        flash("Your choices are saved.", "success")
         return redirect(url_for("preferences.settings"))
     return _page(form)
 
@@ -44,4 +48,8 @@ def unsubscribe(token: str):
 def _page(form: ActionForm, status: int = 200):
     topics = preferences.topics_for(current_user.is_admin)
     settings = preferences.settings_of(current_user.id, current_user.is_admin)
-    return render_template("preferences/settings.html", form=form, topics=topics, settings=settings), status
+    devices = push.devices_of(current_user.id)
+    page = render_template(
+        "preferences/settings.html", form=form, topics=topics, settings=settings, devices=devices
+    )
+    return page, status

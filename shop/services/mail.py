@@ -33,7 +33,7 @@ from shop.models.base import utcnow
 from shop.models.mail import CANCELLATION, CONFIRMATION, DIGEST, FAILED, PASSWORD_RESET, PENDING, SENT
 from shop.models.notification import ORDER_STATUS
 from shop.models.order import CANCELLED
-from shop.services import preferences
+from shop.services import preferences, push
 from shop.services.transaction import write_transaction
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ def _plan_for(user_id: int, cutoff: datetime) -> int:
                 Notification.seq <= user.last_seq,
                 ~Notification.read,
                 Notification.kind.in_(kinds),
+                ~push.shown_on_a_device(),
             )
             .order_by(Notification.seq)
         ).all()

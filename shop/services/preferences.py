@@ -1,4 +1,4 @@
-"""Which notifications a person wants by which channel (email now; push in the next issue).
+"""Which notifications a person wants by which channel (email, and Web Push when it is on).
 
 Every switch is on until its owner turns it off. The order confirmation and a
 cancellation are not switches: they are always emailed.
@@ -21,8 +21,11 @@ from shop.services.transaction import write_transaction
 
 MESSAGE = "message"  # the order conversation's notifications
 CHANNELS = (EMAIL, PUSH)
-# Channels that work today; the others are shown as coming.
-ACTIVE_CHANNELS = (EMAIL,)
+
+
+def active_channels() -> tuple[str, ...]:
+    """The channels that work on this shop (push needs the VAPID settings)."""
+    return CHANNELS if current_app.config["PUSH_ENABLED"] else (EMAIL,)
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,20 @@ def allowed_kinds(session: Session, user_id: int, is_admin: bool, channel: str =
 
 
 def save(user_id: int, channel: str, switched_on: set[str]) -> dict[str, dict[str, bool]]:
-    """Set every switch of ``channel``: on for the topics in ``switched_on``, off for the rest;
-    every open tab of the person is told."""
-    if channel not in ACTIVE_CHANNELS:
+    """Set every switch of ``channel``: on for the topics in ``switched_on``, off for the rest."""
+    return save_channels(user_id, {channel: switched_on})
+
+
+def save_channels(user_id: int, choices: dict[str, set[str]]) -> dict[str, dict[str, bool]]:
+    """Set every switch of each channel in ``choices`` (channel -> the topics on), in one
+    transaction; every open tab of the person is told once."""
+    if any(channel not in active_channels() for channel in choices):
         raise InvalidInput("That channel cannot be set yet.")
     with write_transaction() as session:
         is_admin = _is_admin(session, user_id)
-        wanted = {topic.code: topic.code in switched_on for topic in topics_for(is_admin)}
-        _write(session, user_id, channel, wanted)
+        for channel, switched_on in choices.items():
+            wanted = {topic.code: topic.code in switched_on for topic in topics_for(is_admin)}
+            _write(session, user_id, channel, wanted)
         settings = settings_of(user_id, is_admin, session)
         publisher.queue_preferences(session, user_id, settings)
     return settings

@@ -47,10 +47,10 @@ def test_preferences_save_without_javascript(mail_browsing):
     expect(email_switch(page, "Back in stock")).to_be_checked()
     email_switch(page, "Back in stock").uncheck()
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status").filter(has_text="Your email choices are saved.")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Your choices are saved.")).to_be_visible()
     expect(email_switch(page, "Back in stock")).not_to_be_checked()
     expect(email_switch(page, "Order updates")).to_be_checked()
-    expect(page.get_by_role("checkbox", name="Back in stock by push (coming)")).to_be_disabled()
+    expect(page.get_by_role("checkbox", name="Back in stock by push")).to_be_checked()
 
 
 def test_preferences_saved_in_one_tab_show_at_once_in_the_other(mail_browsing):

@@ -35,9 +35,11 @@ FORM_PAGES = {
     "preferences.settings",
     "preferences.unsubscribe",
 }
-# The one POST without a CSRF token (RFC 8058 one-click unsubscribe: a mail client posts
-# with no cookie); the signed token in its URL is what authenticates it.
-CSRF_EXEMPT = {"preferences.unsubscribe"}
+# The POSTs without a CSRF token: RFC 8058 one-click unsubscribe (a mail client posts
+# with no cookie; the signed token in its URL authenticates it), and the service worker's
+# report that it showed a push (it has no page to take a token from; the signed token
+# the push carried authenticates it).
+CSRF_EXEMPT = {"preferences.unsubscribe", "push.shown"}
 KNOWN_POST_ENDPOINTS = {
     "auth.login",
     "auth.register",
@@ -75,6 +77,9 @@ KNOWN_POST_ENDPOINTS = {
     "auth.reset",
     "preferences.settings",
     "preferences.unsubscribe",
+    "push.subscribe",
+    "push.unsubscribe",
+    "push.shown",
 }
 ADDRESS_FORM = {
     "address-name": "Forged Name",
@@ -94,6 +99,8 @@ FORM_DATA = {
     "auth.reset": {"password": "a new password", "confirm": "a new password"},
     "preferences.settings": {"email-orders": "on"},
     "preferences.unsubscribe": {"List-Unsubscribe": "One-Click"},
+    "push.subscribe": {"endpoint": "https://push.example.com/forged"},
+    "push.unsubscribe": {"subscription": "1"},
     "account.sign_out_session": {"session_id": "forged-session-id"},
     "cart.add": {"quantity": "1"},
     "cart.update": {"quantity": "1"},
@@ -148,6 +155,7 @@ def test_every_post_route_is_known_to_this_suite(app):
         "addresses.delete",
         "admin.product_photo_delete",
         "admin.category_delete",
+        "push.shown",  # JSON from the service worker
     }
     assert endpoints - formless == FORM_DATA.keys()
 

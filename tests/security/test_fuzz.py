@@ -111,6 +111,9 @@ POST_FORMS = {
     "auth.reset": ("anonymous", "/auth/reset/{token}", ["password", "confirm"]),
     "preferences.settings": ("alice", "/account/notifications", ["email-orders", "email-back_in_stock"]),
     "preferences.unsubscribe": ("anonymous", "/unsubscribe/{token}", ["List-Unsubscribe"]),
+    "push.subscribe": ("alice", "/push/subscriptions", ["endpoint", "keys"]),
+    "push.unsubscribe": ("alice", "/push/subscriptions/delete", ["subscription", "endpoint"]),
+    "push.shown": ("anonymous", "/push/shown", ["token"]),
     "admin.product_stock": ("admin", "/admin/products/{product_id}/stock", ["stock", "back"]),
     "admin.product_new": (
         "admin",
