@@ -17,6 +17,7 @@ from shop.realtime.queue import watched_queue
 def init_sockets(app: Flask) -> None:
     from shop.sockets import guard, handlers, transports  # noqa: F401 (handlers registers the handlers)
     from shop.sockets.presence import init_presence
+    from shop.sockets.records import init_records
 
     config = app.config
     queue = watched_queue(config["SOCKETIO_MESSAGE_QUEUE"], config["SOCKETIO_CHANNEL"])
@@ -39,6 +40,7 @@ def init_sockets(app: Flask) -> None:
     )
     transports.install(app)
     init_presence(app)
+    init_records(app)
     metrics.SOCKETS.set_function(guard.connection_count)
     if queue is not None:
         metrics.QUEUE_SILENCE.set_function(queue.silent_for)

@@ -12,18 +12,25 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop.extensions import db, socketio
+from shop.services import accounts
+from shop.services.accounts import SocketIdentity
 from shop.services.errors import DomainError, InvalidInput
 from shop.sockets.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
+# Where Flask-Login keeps the user's get_id() in the session: here, the login session's token.
+LOGIN_TOKEN_KEY = "_user_id"
 MAX_PRODUCT_ROOMS = 100
+BUSY = ("The server is busy; live updates will retry shortly.", {"code": "server_busy"})
 MAX_INT = 2**31 - 1
 
 
@@ -62,6 +69,19 @@ def users_here() -> list[int]:
     return list(_sids_of_user)
 
 
+def is_connected(sid: str) -> bool:
+    return sid in _connections
+
+
+def demote_socket(sid: str) -> bool:
+    """Whether the connection was in the admins room (it no longer counts as there)."""
+    connection = _connections.get(sid)
+    if connection is None or not connection.admin:
+        return False
+    connection.admin = False
+    return True
+
+
 def demote(user_id: int) -> list[str]:
     """The user is no admin any more: their connections here that were in the admins room."""
     sids = []
@@ -81,6 +101,46 @@ def client_limits(config) -> dict[str, float | int]:
         "max_products": MAX_PRODUCT_ROOMS,
         "typing_seconds": config["TYPING_SECONDS"],
     }
+
+
+def identify() -> SocketIdentity:
+    """The connect's login check, without Flask-Login's user object: one query, no write.
+
+    Refused as ``unauthorized`` (the browser stops) without a live login
+    session, as ``server_busy`` (the browser tries again soon) while the
+    database cannot answer.
+    """
+    token = session.get(LOGIN_TOKEN_KEY)
+    try:
+        identity = accounts.socket_identity(token) if isinstance(token, str) else None
+    except (PoolTimeout, OperationalError) as exc:
+        db.session.rollback()
+        log.warning("refused a socket: the database did not answer its login check: %r", exc)
+        raise ConnectionRefusedError(*BUSY) from None
+    if identity is None:
+        # Socket.IO's connect_error carries a message and a data object (err.data in
+        # the browser): a single dict argument would arrive as its str() instead.
+        raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
+    return identity
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a failure is the database being out of reach or out of connections (worth
+    asking again shortly), not a fault in what was asked."""
+    return isinstance(exc, PoolTimeout | OperationalError)
+
+
+def handler_failed(exc: BaseException) -> None:
+    """Flask-SocketIO's default error handler: a handler that raised (events have their own,
+    ``guarded``). A failed connect is refused, never left half connected; the failure is
+    logged as what it is, not as a malformed packet from the client."""
+    db.session.rollback()
+    event = getattr(request, "event", None) or {}
+    log.error("socket handler for %s failed", event.get("message"), exc_info=exc)
+    if event.get("message") == "connect":
+        if unavailable(exc):
+            raise ConnectionRefusedError(*BUSY)
+        raise ConnectionRefusedError("Something went wrong on our side.", {"code": "server_error"})
 
 
 def admit(sid: str, user_id: int, admin: bool, config) -> None:
@@ -155,9 +215,13 @@ def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
         return {"ok": True, **handler(payload)}
     except DomainError as exc:
         return error(exc.code, exc.message)
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
-        log.exception("socket event %s failed", getattr(handler, "__name__", handler))
+        name = getattr(handler, "__name__", handler)
+        if unavailable(exc):
+            log.warning("socket event %s: the database did not answer: %r", name, exc)
+            return error("server_busy", "The server is busy; trying again shortly.")
+        log.exception("socket event %s failed", name)
         return error("server_error", "Something went wrong on our side.")
     finally:
         socketio.sleep(0)  # one event at a time: let the other connections have their turn

@@ -10,6 +10,7 @@ import socketio
 import websocket
 from sqlalchemy import text
 
+from testing.processes import wait_until
 from testing.server import start_server
 from testing.shopper import Shopper
 from testing.sockets import RawSocket
@@ -36,7 +37,7 @@ def test_a_client_sent_reserved_event_is_refused_and_changes_nothing(server, res
     shopper = Shopper(server.url).register("Rex")
     with RawSocket(server.url, shopper.cookie_header) as raw:
         sid = json.loads(raw.connect_namespace()[2:])["sid"]
-        assert socket_rows(server, sid) == 1
+        wait_until(lambda: socket_rows(server, sid) == 1, "the socket's row (written after the connect)")
 
         answer = raw.call(reserved, {"reason": "client disconnect"})
 
