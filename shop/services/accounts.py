@@ -328,22 +328,22 @@ def demote_admin(email: str) -> User:
     return user
 
 
-def socket_identity(token: str) -> SocketIdentity | None:
-    """Who a socket's login session signs in, for the socket's connect: one Core query on a
-    connection of its own, returned at once, no ORM object, no write ("last seen" is the
-    pages' and the events' to touch). An expired or ended session signs nobody in."""
+def socket_identities(tokens: Collection[str]) -> dict[str, SocketIdentity]:
+    """Who each of these login sessions signs in (the live ones), for sockets' connects: one
+    Core query on a connection of its own, returned at once, no ORM object, no write
+    ("last seen" is the pages' and the events' to touch)."""
     rules, now = _rules(), utcnow()
-    bounds = {"token": token, "seen_after": now - rules.idle, "signed_in_after": now - rules.lifetime}
+    bounds = {"tokens": list(tokens), "seen_after": now - rules.idle, "signed_in_after": now - rules.lifetime}
     with db.engine.connect() as connection:
-        row = connection.execute(_IDENTITY, bounds).first()
-    return None if row is None else SocketIdentity(row.id, row.is_admin, token)
+        rows = connection.execute(_IDENTITIES, bounds).all()
+    return {row.token: SocketIdentity(row.id, row.is_admin, row.token) for row in rows}
 
 
-_IDENTITY = (
-    select(User.id, User.is_admin)
+_IDENTITIES = (
+    select(LoginSession.token, User.id, User.is_admin)
     .join(LoginSession, LoginSession.user_id == User.id)
     .where(
-        LoginSession.token == bindparam("token"),
+        LoginSession.token.in_(bindparam("tokens", expanding=True)),
         LoginSession.last_seen_at > bindparam("seen_after"),
         LoginSession.created_at > bindparam("signed_in_after"),
     )

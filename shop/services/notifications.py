@@ -61,7 +61,7 @@ def catch_up(user_id: int, after_seq: int, is_admin: bool) -> dict[str, Any]:
             .limit(SYNC_LIMIT)
         )
     )
-    epoch, last = position(user_id)
+    epoch, last, unread = _position_and_unread(user_id)
     visible = [n.to_payload() for n in rows if is_admin or n.kind not in ADMIN_KINDS]
     metrics.SYNC_CALLS.inc()
     metrics.SYNC_ROWS.inc(len(visible))
@@ -71,8 +71,17 @@ def catch_up(user_id: int, after_seq: int, is_admin: bool) -> dict[str, Any]:
         "last_seq": last,
         "epoch": epoch,
         "more": bool(rows) and rows[-1].seq < last,
-        "unread": unread_count(user_id),
+        "unread": unread,
     }
+
+
+def _position_and_unread(user_id: int) -> tuple[str, int, int]:
+    """``position`` and the unread count in one query (``sync`` is asked on every reconnect)."""
+    unread = select(func.count()).where(Notification.user_id == user_id, ~Notification.read).scalar_subquery()
+    row = db.session.execute(
+        select(User.inbox_epoch, User.last_seq, unread).where(User.id == user_id)
+    ).one_or_none()
+    return (row[0], row[1], row[2]) if row else ("", 0, 0)
 
 
 def position(user_id: int) -> tuple[str, int]:

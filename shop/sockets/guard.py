@@ -19,9 +19,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop.extensions import db, socketio
-from shop.services import accounts
 from shop.services.accounts import SocketIdentity
 from shop.services.errors import DomainError, InvalidInput
+from shop.sockets.logins import CheckFailed, login_checks
 from shop.sockets.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ def client_limits(config) -> dict[str, float | int]:
 
 
 def identify() -> SocketIdentity:
-    """The connect's login check, without Flask-Login's user object: one query, no write.
+    """The connect's login check, without Flask-Login's user object: batched with the other
+    connects waiting (``logins``), no write.
 
     Refused as ``unauthorized`` (the browser stops) without a live login
     session, as ``server_busy`` (the browser tries again soon) while the
@@ -112,10 +113,11 @@ def identify() -> SocketIdentity:
     """
     token = session.get(LOGIN_TOKEN_KEY)
     try:
-        identity = accounts.socket_identity(token) if isinstance(token, str) else None
-    except (PoolTimeout, OperationalError) as exc:
-        db.session.rollback()
-        log.warning("refused a socket: the database did not answer its login check: %r", exc)
+        identity = login_checks().identify(token) if isinstance(token, str) else None
+    except CheckFailed as exc:
+        if exc.__cause__ is not None and not unavailable(exc.__cause__):
+            raise exc.__cause__ from None  # a fault, not the database away: handler_failed
+        log.warning("refused a socket: the database did not answer its login check: %s", exc)
         raise ConnectionRefusedError(*BUSY) from None
     if identity is None:
         # Socket.IO's connect_error carries a message and a data object (err.data in
