@@ -21,7 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from shop.extensions import db, socketio
 from shop.services.accounts import SocketIdentity
 from shop.services.errors import DomainError, InvalidInput
-from shop.sockets.logins import CheckFailed, login_checks
+from shop.sockets import logins
+from shop.sockets.logins import CheckFailed
 from shop.sockets.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def identify() -> SocketIdentity:
     """
     token = session.get(LOGIN_TOKEN_KEY)
     try:
-        identity = login_checks().identify(token) if isinstance(token, str) else None
+        identity = logins.identify(token) if isinstance(token, str) else None
     except CheckFailed as exc:
         if exc.__cause__ is not None and not unavailable(exc.__cause__):
             raise exc.__cause__ from None  # a fault, not the database away: handler_failed
@@ -203,13 +204,41 @@ def client_event(name: str):
     return decorator
 
 
-def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
+def identified_event(name: str):
+    """Register a client event whose handler takes the socket's identity (a batched login
+    check, no Flask-Login user: ``sync`` on every reconnect) and returns the ack's fields."""
+
+    def decorator(handler: Callable[[SocketIdentity, dict], dict]):
+        @socketio.on(name)
+        @wraps(handler)
+        def wrapper(payload: Any = None, *_ignored: Any) -> dict:
+            return guarded(lambda checked: handler(_still_signed_in(), checked), payload, name, check=False)
+
+        return wrapper
+
+    return decorator
+
+
+def _still_signed_in() -> SocketIdentity:
+    token = session.get(LOGIN_TOKEN_KEY)
+    identity = logins.identify(token) if isinstance(token, str) else None
+    if identity is None:
+        disconnect()
+        raise SignedOut("Your session has ended; log in again.")
+    return identity
+
+
+class SignedOut(DomainError):
+    code = "unauthorized"
+
+
+def guarded(handler: Callable[[Any], dict], payload: Any, name: str = "", check: bool = True) -> dict:
     """Rate limit (checked first: it costs no query), login check, error acks."""
     try:
         refused = _refuse_if_flooding()
         if refused:
             return refused
-        if not current_user.is_authenticated:  # signed out since connecting
+        if check and not current_user.is_authenticated:  # signed out since connecting
             disconnect()
             return error("unauthorized", "Your session has ended; log in again.")
         if not isinstance(payload, dict):
@@ -217,9 +246,12 @@ def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
         return {"ok": True, **handler(payload)}
     except DomainError as exc:
         return error(exc.code, exc.message)
+    except CheckFailed as exc:
+        log.warning("socket event %s: the database did not answer: %s", name, exc)
+        return error("server_busy", "The server is busy; trying again shortly.")
     except Exception as exc:
         db.session.rollback()
-        name = getattr(handler, "__name__", handler)
+        name = name or getattr(handler, "__name__", handler)
         if unavailable(exc):
             log.warning("socket event %s: the database did not answer: %r", name, exc)
             return error("server_busy", "The server is busy; trying again shortly.")

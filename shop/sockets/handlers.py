@@ -15,8 +15,10 @@ from flask_socketio import join_room, leave_room
 from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
 from shop.services import catalog, mail, messages, notifications
+from shop.services.accounts import SocketIdentity
 from shop.services.messages import Reader
-from shop.sockets import guard, transports
+from shop.services.notifications import SyncAsk
+from shop.sockets import guard, logins, transports
 from shop.sockets.presence import presence
 from shop.sockets.records import records
 
@@ -60,11 +62,9 @@ def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
     return guard.refused_event(guard.UnknownEvent(f"There is no event {str(event)[:50]!r}."))
 
 
-@guard.client_event("sync")
-def on_sync(payload: dict) -> dict:
-    return notifications.catch_up(
-        current_user.id, guard.int_field(payload, "after_seq"), current_user.is_admin
-    )
+@guard.identified_event("sync")
+def on_sync(who: SocketIdentity, payload: dict) -> dict:
+    return logins.catch_up(SyncAsk(who.user_id, guard.int_field(payload, "after_seq"), who.is_admin))
 
 
 @guard.client_event("subscribe_product")

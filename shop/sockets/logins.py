@@ -1,4 +1,5 @@
-"""The connect's login check, asked in batches: one query for every connect waiting.
+"""The connect's login check and the sync, asked in batches: one query (three for syncs)
+for every handler waiting.
 
 Each connect handler hands its session token over and waits; one task of the
 worker takes every token handed over so far and looks them all up in one
@@ -10,16 +11,18 @@ the pool (whose waits time out by the thousand: each holder is held up in
 turn by every other runnable handshake).
 """
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
 
 from shop.extensions import db, socketio
-from shop.services import accounts
+from shop.services import accounts, notifications
 from shop.services.accounts import SocketIdentity
+from shop.services.notifications import SyncAsk
 
-BATCH = 500  # tokens per query: well under SQLite's limit of bound parameters
+BATCH = 500  # keys per batch: well under SQLite's limit of bound parameters
 WAIT_SECONDS = 30  # a check not answered by then is refused as busy (the checker would have failed)
 
 
@@ -30,64 +33,83 @@ class CheckFailed(Exception):
 @dataclass
 class _Waiter:
     event: Any
-    identity: SocketIdentity | None = None
+    result: Any = None
     error: BaseException | None = None
 
 
 @dataclass
-class LoginChecks:
-    app: Flask
-    waiting: dict[str, list[_Waiter]] = field(default_factory=dict)
-    checker: Any = None
+class Batched:
+    """Questions asked by many handlers at once, answered by one task in batches.
 
-    def identify(self, token: str) -> SocketIdentity | None:
-        """The identity of a live session's token, or None; CheckFailed when the database failed."""
+    ``answer(keys)`` runs in an app context and returns a result per key (a key
+    it leaves out gets None); handlers asking the same key share its answer.
+    """
+
+    app: Flask
+    answer: Callable[[list[Hashable]], dict[Hashable, Any]]
+    waiting: dict[Hashable, list[_Waiter]] = field(default_factory=dict)
+    task: Any = None
+
+    def ask(self, key: Hashable) -> Any:
+        """The answer for ``key``; CheckFailed when its batch failed or took too long."""
         waiter = _Waiter(socketio.server.eio.create_event())
-        self.waiting.setdefault(token, []).append(waiter)
-        if self.checker is None:
-            self.checker = socketio.start_background_task(self._check_while_waiting)
+        self.waiting.setdefault(key, []).append(waiter)
+        if self.task is None:
+            self.task = socketio.start_background_task(self._answer_while_asked)
         if not waiter.event.wait(WAIT_SECONDS):
-            raise CheckFailed("the login check was not answered in time")
+            raise CheckFailed("the batch was not answered in time")
         if waiter.error is not None:
             raise CheckFailed(repr(waiter.error)) from waiter.error
-        return waiter.identity
+        return waiter.result
 
-    def _check_while_waiting(self) -> None:
+    def _answer_while_asked(self) -> None:
         try:
-            socketio.sleep(0)  # let the handshakes that are ready hand their tokens over first
+            socketio.sleep(0)  # let the handlers that are ready ask first
             while self.waiting:
-                tokens = list(self.waiting)[:BATCH]
-                batch = {token: self.waiting.pop(token) for token in tokens}
-                self._check(batch)
+                keys = list(self.waiting)[:BATCH]
+                self._answer({key: self.waiting.pop(key) for key in keys})
         finally:
-            self.checker = None
-        if self.waiting:  # handed over while the checker was ending
-            self.checker = socketio.start_background_task(self._check_while_waiting)
+            self.task = None
+        if self.waiting:  # asked while the task was ending
+            self.task = socketio.start_background_task(self._answer_while_asked)
 
-    def _check(self, batch: dict[str, list[_Waiter]]) -> None:
-        found: dict[str, SocketIdentity] = {}
+    def _answer(self, batch: dict[Hashable, list[_Waiter]]) -> None:
+        found: dict[Hashable, Any] = {}
         error = None
         with self.app.app_context():
             try:
-                found = accounts.socket_identities(batch)
-            except Exception as exc:  # every handler of the batch refuses its connect
+                found = self.answer(list(batch))
+            except Exception as exc:  # every handler of the batch fails its call
                 error = exc
             finally:
                 db.session.remove()
-        for token, waiters in batch.items():
+        for key, waiters in batch.items():
             for waiter in waiters:
-                waiter.identity, waiter.error = found.get(token), error
+                waiter.result, waiter.error = found.get(key), error
                 waiter.event.set()
 
 
-_checks: LoginChecks | None = None
+def _catch_up(asks: list[SyncAsk]) -> dict[SyncAsk, dict]:
+    return dict(zip(asks, notifications.catch_up_many(asks), strict=True))
+
+
+_checks: Batched | None = None
+_syncs: Batched | None = None
 
 
 def init_login_checks(app: Flask) -> None:
-    global _checks
-    _checks = LoginChecks(app)
+    global _checks, _syncs
+    _checks = Batched(app, accounts.socket_identities)
+    _syncs = Batched(app, _catch_up)
 
 
-def login_checks() -> LoginChecks:
+def identify(token: str) -> SocketIdentity | None:
+    """The identity of a live session's token, or None; CheckFailed when the database failed."""
     assert _checks is not None, "init_login_checks was not called"
-    return _checks
+    return _checks.ask(token)
+
+
+def catch_up(ask: SyncAsk) -> dict:
+    """``notifications.catch_up`` for one socket's sync, batched with the others waiting."""
+    assert _syncs is not None, "init_login_checks was not called"
+    return _syncs.ask(ask)
