@@ -68,6 +68,13 @@ class Config:
     SOCKETS_PER_CLIENT = int(os.environ.get("SOCKETS_PER_CLIENT", "40"))
     SOCKETS_PER_USER = int(os.environ.get("SOCKETS_PER_USER", "16"))
     SOCKET_CONNECT_TIMEOUT = float(os.environ.get("SOCKET_CONNECT_TIMEOUT", "5"))
+    # Engine.IO's heartbeat: a ping to every socket this often, and a socket whose pong
+    # has not come this long after its ping is closed (both in seconds).
+    SOCKETIO_PING_INTERVAL = float(os.environ.get("SOCKETIO_PING_INTERVAL", "25"))
+    SOCKETIO_PING_TIMEOUT = float(os.environ.get("SOCKETIO_PING_TIMEOUT", "20"))
+    # A worker writes the rows of its new and closed sockets (what a logout finds) in
+    # one batch this often, after their connect rather than in it.
+    SOCKET_RECORD_SECONDS = float(os.environ.get("SOCKET_RECORD_SECONDS", "0.05"))
     LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
 
     # Catalogue pages as an anonymous visitor sees them, kept per worker for this

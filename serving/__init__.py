@@ -13,6 +13,7 @@ from flask import Flask
 
 from serving.collector import tune_gc
 from serving.compression import without_websocket_compression
+from serving.pings import spread_pings
 from shop import offload, worker
 
 SERVERS = {
@@ -32,5 +33,6 @@ def serve(app: Flask, host: str, port: int) -> None:
     )
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc()
+    spread_pings()
     worker.start(app)
     server.serve(app, host, port)

@@ -4,6 +4,7 @@ runner, a database of either kind, and an app context on any database."""
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -134,6 +135,19 @@ def build(app: Flask, rule: Rule, ids: dict[str, int]) -> str:
     missing = rule.arguments - ids.keys()
     assert not missing, f"no id for {missing} of {rule.rule}: add one to the world fixture"
     return app.url_map.bind("localhost").build(rule.endpoint, {name: ids[name] for name in rule.arguments})
+
+
+def in_background(pool: ThreadPoolExecutor, app, job) -> Future:
+    """Run ``job`` in a thread of ``pool``, in its own app context (session and connection)."""
+
+    def run():
+        with app.app_context():
+            try:
+                return job()
+            finally:
+                db.session.remove()
+
+    return pool.submit(run)
 
 
 def run_together(app, jobs) -> list:

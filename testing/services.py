@@ -76,6 +76,19 @@ def drop_database(url: str) -> None:
 
 
 @contextmanager
+def database_cut_off(url: str) -> Iterator[None]:
+    """For the block, the test database takes no connection and every open one is ended:
+    to a server on it, PostgreSQL is down. Allowed again afterwards whatever happened."""
+    name = url.rsplit("/", 1)[1]
+    _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        _admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        yield
+    finally:
+        _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+@contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty database for the block, dropped afterwards whatever happened."""
     url = create_database()

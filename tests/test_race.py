@@ -7,7 +7,7 @@ act at the same moment.
 """
 
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, update
@@ -17,7 +17,7 @@ from shop.models import CartItem, Order, Product, User
 from shop.services import orders
 from shop.services.cart import MAX_QUANTITY
 from shop.services.errors import PricesChanged
-from testing.apps import run_together
+from testing.apps import in_background, run_together
 from testing.checkout import DELIVERY
 from testing.data import as_shown, count, fill_cart, make_product, make_user, notifications_of, stock_of
 from testing.processes import wait_until
@@ -211,19 +211,6 @@ def wait_for_the_checkout_to_block(app) -> None:
     if db.engine.dialect.name == "postgresql":
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         wait_until(lambda: waiting_on_a_lock(url) == 1, "the checkout to wait for the product")
-
-
-def in_background(pool: ThreadPoolExecutor, app, job) -> Future:
-    """Run ``job`` in a thread of ``pool``, in its own app context (session and connection)."""
-
-    def run():
-        with app.app_context():
-            try:
-                return job()
-            finally:
-                db.session.remove()
-
-    return pool.submit(run)
 
 
 def test_a_checkout_waiting_for_stock_lets_a_cancel_tell_its_owner(db_app):

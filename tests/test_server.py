@@ -1,10 +1,14 @@
 """serving/: its garbage collector, eventlet's HTTP protocol and gevent's handler."""
 
 import gc
+from types import SimpleNamespace
 
 import pytest
+from engineio import packet
+from engineio.socket import Socket
 
 from serving import collector
+from serving.pings import spread_pings
 
 
 def test_tune_gc_freezes_start_up_and_collects_less_often():
@@ -152,3 +156,19 @@ def test_a_large_request_body_gives_the_loop_back_between_reads():
     reads, others_ran, kind = seen[1024 * 1024]
     assert kind == "YieldingBody" and reads >= 64 and others_ran >= reads
     assert seen[LARGE_BODY][2] != "YieldingBody"  # a form's body is read as it comes
+
+
+def test_a_sockets_first_ping_comes_after_a_random_part_of_the_interval_then_every_interval(monkeypatch):
+    monkeypatch.setattr(Socket, "_send_ping", Socket._send_ping)  # put back after the test
+    spread_pings(choose=lambda: 0.25)
+    slept, sent = [], []
+    sock = Socket.__new__(Socket)
+    sock.server = SimpleNamespace(ping_interval=20, sleep=slept.append)
+    sock.closing = sock.closed = False
+    sock.send = sent.append
+
+    sock._send_ping()
+    sock._send_ping()
+
+    assert slept == [5.0, 20]
+    assert [p.packet_type for p in sent] == [packet.PING, packet.PING]

@@ -7,7 +7,7 @@ LOGIN_SESSION_MAX_SECONDS after sign-in, and an account keeps at most
 MAX_LOGIN_SESSIONS: a new login signs out the least recently used beyond it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -27,7 +27,7 @@ from shop.realtime.rooms import ADMINS
 from shop.services import notifications
 from shop.services.devices import describe_device
 from shop.services.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound, RateLimited
-from shop.services.transaction import separate_transaction, write_transaction
+from shop.services.transaction import write_transaction
 
 MIN_PASSWORD_LENGTH = 8
 MAX_IP = 45
@@ -54,6 +54,31 @@ class SessionRules:
     def live(self, now: datetime) -> ColumnElement[bool]:
         """SQL: the session is neither unused too long nor too old."""
         return (LoginSession.last_seen_at > now - self.idle) & (LoginSession.created_at > now - self.lifetime)
+
+
+@dataclass(frozen=True)
+class SocketIdentity:
+    """Who a socket is, as its connect checked it."""
+
+    user_id: int
+    is_admin: bool
+    login_token: str
+
+
+@dataclass(frozen=True)
+class OpenSocket:
+    """A socket connected on this worker, to be recorded."""
+
+    sid: str
+    user_id: int
+    login_token: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class RecordedSockets:
+    ended: list[str]  # opened on a login session that has ended since: to close
+    demoted: list[str]  # opened as an admin by a user who is no admin now: to take out of the admins room
 
 
 @dataclass(frozen=True)
@@ -197,8 +222,7 @@ def load_session_user(token: str) -> User | None:
 def end_session(token: str) -> None:
     """Sign one browser out and close its sockets, on whichever worker they are."""
     with write_transaction() as session:
-        _close_sockets(session, SocketConnection.login_token == token)
-        session.execute(delete(LoginSession).where(LoginSession.token == token))
+        end_sessions(session, LoginSession.token == token)
 
 
 def change_password(user_id: int, keep_token: str, current: str, new: str) -> None:
@@ -221,11 +245,7 @@ def change_password(user_id: int, keep_token: str, current: str, new: str) -> No
         ).rowcount
         if not changed:  # changed meanwhile by another browser
             raise InvalidCredentials("Your current password is not right.")
-        others = (SocketConnection.user_id == user_id) & (SocketConnection.login_token != keep_token)
-        _close_sockets(session, others)
-        session.execute(
-            delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.token != keep_token)
-        )
+        end_sessions(session, (LoginSession.user_id == user_id) & (LoginSession.token != keep_token))
 
 
 def list_sessions(user_id: int, current_token: str) -> list[SessionView]:
@@ -318,16 +338,66 @@ def demote_admin(email: str) -> User:
     return user
 
 
-def record_socket(sid: str, user_id: int, login_token: str) -> None:
-    """Remember an open socket (one INSERT: every sid is new, so no merge's SELECT first)."""
+def socket_identities(tokens: Collection[str]) -> dict[str, SocketIdentity]:
+    """Who each of these login sessions signs in (the live ones), for sockets' connects: one
+    Core query on a connection of its own, returned at once, no ORM object, no write
+    ("last seen" is the pages' and the events' to touch)."""
+    rules, now = _rules(), utcnow()
+    bounds = {"tokens": list(tokens), "seen_after": now - rules.idle, "signed_in_after": now - rules.lifetime}
+    with db.engine.connect() as connection:
+        rows = connection.execute(_IDENTITIES, bounds).all()
+    return {row.token: SocketIdentity(row.id, row.is_admin, row.token) for row in rows}
+
+
+_IDENTITIES = (
+    select(LoginSession.token, User.id, User.is_admin)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.token.in_(bindparam("tokens", expanding=True)),
+        LoginSession.last_seen_at > bindparam("seen_after"),
+        LoginSession.created_at > bindparam("signed_in_after"),
+    )
+)
+
+
+def record_sockets(opened: Sequence[OpenSocket]) -> RecordedSockets:
+    """Remember sockets opened since the last call, in one transaction (after their connect).
+
+    The login sessions they were opened on are locked first (FOR SHARE), as a
+    sign-out locks the sessions it ends (FOR UPDATE) before it looks for their
+    sockets, so each sees the other whole: a socket whose session ended meanwhile
+    is not recorded and is in ``ended`` (its worker closes it), one opened as an
+    admin by a user who no longer is one is in ``demoted``.
+    """
+    if not opened:
+        return RecordedSockets([], [])
+    rules, now = _rules(), utcnow()
     with write_transaction() as session:
-        session.execute(insert(SocketConnection).values(sid=sid, user_id=user_id, login_token=login_token))
+        live = dict(
+            session.execute(
+                select(LoginSession.token, User.is_admin)
+                .join(User, User.id == LoginSession.user_id)
+                .where(LoginSession.token.in_({socket.login_token for socket in opened}), rules.live(now))
+                .with_for_update(read=True)
+            ).all()
+        )
+        kept = [socket for socket in opened if socket.login_token in live]
+        if kept:
+            session.execute(
+                insert(SocketConnection),
+                [{"sid": s.sid, "user_id": s.user_id, "login_token": s.login_token} for s in kept],
+            )
+    return RecordedSockets(
+        ended=[socket.sid for socket in opened if socket.login_token not in live],
+        demoted=[socket.sid for socket in kept if socket.admin and not live[socket.login_token]],
+    )
 
 
-def forget_socket(sid: str) -> None:
-    """Called by the disconnect handler, which may run inside a logout's commit."""
-    with separate_transaction() as session:
-        session.execute(delete(SocketConnection).where(SocketConnection.sid == sid))
+def forget_sockets(sids: Collection[str]) -> None:
+    """Forget closed sockets, in one transaction."""
+    if sids:
+        with write_transaction() as session:
+            session.execute(delete(SocketConnection).where(SocketConnection.sid.in_(list(sids))))
 
 
 def _rules() -> SessionRules:
@@ -337,12 +407,18 @@ def _rules() -> SessionRules:
 def end_sessions(session: Session, condition: ColumnElement[bool]) -> int:
     """In the caller's transaction: delete the login sessions matching ``condition``
     and close their sockets; how many."""
-    ending = select(LoginSession.token).where(condition)
+    # Locked before their sockets are looked for: a batch of new sockets being
+    # recorded on them (record_sockets) is then either seen whole or waits.
+    ending = session.scalars(select(LoginSession.token).where(condition).with_for_update()).all()
+    if not ending:
+        return 0
     _close_sockets(session, SocketConnection.login_token.in_(ending))
-    deleted = session.execute(
-        delete(LoginSession).where(condition).execution_options(synchronize_session=False)
+    session.execute(
+        delete(LoginSession)
+        .where(LoginSession.token.in_(ending))
+        .execution_options(synchronize_session=False)
     )
-    return deleted.rowcount
+    return len(ending)
 
 
 def _close_sockets(session, condition) -> None:

@@ -1,8 +1,9 @@
 """Notification rows: written in the caller's transaction, pushed after it commits."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shop import metrics
@@ -53,26 +54,84 @@ def catch_up(user_id: int, after_seq: int, is_admin: bool) -> dict[str, Any]:
     (oldest first, up to SYNC_LIMIT rows looked at, ``more`` when there is more), the
     position it covers (``up_to_seq``, past rows filtered out, so that a client never
     asks for them again), the last seq, the inbox epoch and the unread count."""
-    rows = list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id, Notification.seq > after_seq)
-            .order_by(Notification.seq)
-            .limit(SYNC_LIMIT)
-        )
+    return catch_up_many([SyncAsk(user_id, after_seq, is_admin)])[0]
+
+
+@dataclass(frozen=True)
+class SyncAsk:
+    user_id: int
+    after_seq: int
+    is_admin: bool
+
+
+def catch_up_many(asks: list[SyncAsk]) -> list[dict[str, Any]]:
+    """``catch_up`` for many asks at once (a reconnect storm's syncs) in three queries,
+    whatever their number; each ask's rows are read before its position, as alone.
+
+    Rows are read for every user from the lowest seq asked after and cut per ask;
+    a first read of the positions bounds that (seqs have no gaps): an ask more
+    than SYNC_LIMIT behind is read alone.
+    """
+    users = {ask.user_id for ask in asks}
+    tops = {user_id: top for user_id, (_, top, _) in _positions_and_unread(users).items()}
+    near = [ask for ask in asks if tops.get(ask.user_id, 0) - ask.after_seq <= SYNC_LIMIT]
+    rows = _rows_after(near)
+    far = {ask: _rows_after([ask]) for ask in asks if ask not in near}
+    positions = _positions_and_unread(users)
+    answers = []
+    for ask in asks:
+        found = far.get(ask, rows)
+        mine = [n for n in found.get(ask.user_id, []) if n.seq > ask.after_seq][:SYNC_LIMIT]
+        answers.append(_answer(ask, mine, positions.get(ask.user_id, ("", 0, 0))))
+    metrics.SYNC_CALLS.inc(len(asks))
+    return answers
+
+
+def _rows_after(asks: list[SyncAsk]) -> dict[int, list[Notification]]:
+    """Each user's notifications after the lowest seq asked after, oldest first."""
+    if not asks:
+        return {}
+    lowest: dict[int, int] = {}
+    for ask in asks:
+        lowest[ask.user_id] = min(ask.after_seq, lowest.get(ask.user_id, ask.after_seq))
+    after_lowest = [(Notification.user_id == user) & (Notification.seq > seq) for user, seq in lowest.items()]
+    statement = (
+        select(Notification).where(or_(*after_lowest)).order_by(Notification.user_id, Notification.seq)
     )
-    epoch, last = position(user_id)
-    visible = [n.to_payload() for n in rows if is_admin or n.kind not in ADMIN_KINDS]
-    metrics.SYNC_CALLS.inc()
+    if len(lowest) == 1:
+        statement = statement.limit(SYNC_LIMIT)
+    found: dict[int, list[Notification]] = {}
+    for notification in db.session.scalars(statement):
+        found.setdefault(notification.user_id, []).append(notification)
+    return found
+
+
+def _answer(ask: SyncAsk, rows: list[Notification], position: tuple[str, int, int]) -> dict[str, Any]:
+    epoch, last, unread = position
+    visible = [n.to_payload() for n in rows if ask.is_admin or n.kind not in ADMIN_KINDS]
     metrics.SYNC_ROWS.inc(len(visible))
     return {
         "notifications": visible,
-        "up_to_seq": rows[-1].seq if rows else min(after_seq, last),
+        "up_to_seq": rows[-1].seq if rows else min(ask.after_seq, last),
         "last_seq": last,
         "epoch": epoch,
         "more": bool(rows) and rows[-1].seq < last,
-        "unread": unread_count(user_id),
+        "unread": unread,
     }
+
+
+def _positions_and_unread(user_ids: set[int]) -> dict[int, tuple[str, int, int]]:
+    """Each user's ``position`` and unread count, in one query."""
+    unread = (
+        select(func.count())
+        .where(Notification.user_id == User.id, ~Notification.read)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(User.id, User.inbox_epoch, User.last_seq, unread).where(User.id.in_(list(user_ids)))
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
 def position(user_id: int) -> tuple[str, int]:

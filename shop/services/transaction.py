@@ -31,19 +31,6 @@ def write_transaction() -> Iterator[Session]:
         raise
 
 
-@contextmanager
-def separate_transaction() -> Iterator[Session]:
-    """A write transaction in a session of its own, committed on success.
-
-    For work that can run while the request's session is itself committing,
-    such as a socket's disconnect handler called from a logout's after-commit
-    hook, where that session may not start anything new.
-    """
-    with Session(db.engine) as session, session.begin():
-        session.connection(execution_options={_IMMEDIATE: True})
-        yield session
-
-
 def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN issued by us, not pysqlite."""
 

@@ -16,7 +16,9 @@ from shop.realtime.queue import watched_queue
 
 def init_sockets(app: Flask) -> None:
     from shop.sockets import guard, handlers, transports  # noqa: F401 (handlers registers the handlers)
+    from shop.sockets.logins import init_login_checks
     from shop.sockets.presence import init_presence
+    from shop.sockets.records import init_records
 
     config = app.config
     queue = watched_queue(config["SOCKETIO_MESSAGE_QUEUE"], config["SOCKETIO_CHANNEL"])
@@ -29,6 +31,8 @@ def init_sockets(app: Flask) -> None:
         cors_allowed_origins=origin_checker(config["ALLOWED_ORIGINS"]),
         cors_credentials=True,
         max_http_buffer_size=config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
+        ping_interval=config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=config["SOCKETIO_PING_TIMEOUT"],
         # Handle a connection's events in its own reader, one at a time, rather
         # than in a new green thread per event: a client sending faster than we
         # answer then slows down itself instead of piling up threads, and the
@@ -39,6 +43,8 @@ def init_sockets(app: Flask) -> None:
     )
     transports.install(app)
     init_presence(app)
+    init_records(app)
+    init_login_checks(app)
     metrics.SOCKETS.set_function(guard.connection_count)
     if queue is not None:
         metrics.QUEUE_SILENCE.set_function(queue.silent_for)

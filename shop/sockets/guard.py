@@ -12,18 +12,26 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop.extensions import db, socketio
+from shop.services.accounts import SocketIdentity
 from shop.services.errors import DomainError, Forbidden, InvalidInput
+from shop.sockets import logins
+from shop.sockets.logins import CheckFailed
 from shop.sockets.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
+# Where Flask-Login keeps the user's get_id() in the session: here, the login session's token.
+LOGIN_TOKEN_KEY = "_user_id"
 MAX_PRODUCT_ROOMS = 100
+BUSY = ("The server is busy; live updates will retry shortly.", {"code": "server_busy"})
 MAX_INT = 2**31 - 1
 
 
@@ -62,6 +70,19 @@ def users_here() -> list[int]:
     return list(_sids_of_user)
 
 
+def is_connected(sid: str) -> bool:
+    return sid in _connections
+
+
+def demote_socket(sid: str) -> bool:
+    """Whether the connection was in the admins room (it no longer counts as there)."""
+    connection = _connections.get(sid)
+    if connection is None or not connection.admin:
+        return False
+    connection.admin = False
+    return True
+
+
 def demote(user_id: int) -> list[str]:
     """The user is no admin any more: their connections here that were in the admins room."""
     sids = []
@@ -81,6 +102,48 @@ def client_limits(config) -> dict[str, float | int]:
         "max_products": MAX_PRODUCT_ROOMS,
         "typing_seconds": config["TYPING_SECONDS"],
     }
+
+
+def identify() -> SocketIdentity:
+    """The connect's login check, without Flask-Login's user object: batched with the other
+    connects waiting (``logins``), no write.
+
+    Refused as ``unauthorized`` (the browser stops) without a live login
+    session, as ``server_busy`` (the browser tries again soon) while the
+    database cannot answer.
+    """
+    token = session.get(LOGIN_TOKEN_KEY)
+    try:
+        identity = logins.identify(token) if isinstance(token, str) else None
+    except CheckFailed as exc:
+        if exc.__cause__ is not None and not unavailable(exc.__cause__):
+            raise exc.__cause__ from None  # a fault, not the database away: handler_failed
+        log.warning("refused a socket: the database did not answer its login check: %s", exc)
+        raise ConnectionRefusedError(*BUSY) from None
+    if identity is None:
+        # Socket.IO's connect_error carries a message and a data object (err.data in
+        # the browser): a single dict argument would arrive as its str() instead.
+        raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
+    return identity
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a failure is the database being out of reach or out of connections (worth
+    asking again shortly), not a fault in what was asked."""
+    return isinstance(exc, PoolTimeout | OperationalError)
+
+
+def handler_failed(exc: BaseException) -> None:
+    """Flask-SocketIO's default error handler: a handler that raised (events have their own,
+    ``guarded``). A failed connect is refused, never left half connected; the failure is
+    logged as what it is, not as a malformed packet from the client."""
+    db.session.rollback()
+    event = getattr(request, "event", None) or {}
+    log.error("socket handler for %s failed", event.get("message"), exc_info=exc)
+    if event.get("message") == "connect":
+        if unavailable(exc):
+            raise ConnectionRefusedError(*BUSY)
+        raise ConnectionRefusedError("Something went wrong on our side.", {"code": "server_error"})
 
 
 def admit(sid: str, user_id: int, admin: bool, config) -> None:
@@ -141,13 +204,41 @@ def client_event(name: str):
     return decorator
 
 
-def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
+def identified_event(name: str):
+    """Register a client event whose handler takes the socket's identity (a batched login
+    check, no Flask-Login user: ``sync`` on every reconnect) and returns the ack's fields."""
+
+    def decorator(handler: Callable[[SocketIdentity, dict], dict]):
+        @socketio.on(name)
+        @wraps(handler)
+        def wrapper(payload: Any = None, *_ignored: Any) -> dict:
+            return guarded(lambda checked: handler(_still_signed_in(), checked), payload, name, check=False)
+
+        return wrapper
+
+    return decorator
+
+
+def _still_signed_in() -> SocketIdentity:
+    token = session.get(LOGIN_TOKEN_KEY)
+    identity = logins.identify(token) if isinstance(token, str) else None
+    if identity is None:
+        disconnect()
+        raise SignedOut("Your session has ended; log in again.")
+    return identity
+
+
+class SignedOut(DomainError):
+    code = "unauthorized"
+
+
+def guarded(handler: Callable[[Any], dict], payload: Any, name: str = "", check: bool = True) -> dict:
     """Rate limit (checked first: it costs no query), login check, error acks."""
     try:
         refused = _refuse_if_flooding()
         if refused:
             return refused
-        if not current_user.is_authenticated:  # signed out since connecting
+        if check and not current_user.is_authenticated:  # signed out since connecting
             disconnect()
             return error("unauthorized", "Your session has ended; log in again.")
         if not isinstance(payload, dict):
@@ -155,9 +246,16 @@ def guarded(handler: Callable[[Any], dict], payload: Any) -> dict:
         return {"ok": True, **handler(payload)}
     except DomainError as exc:
         return error(exc.code, exc.message)
-    except Exception:
+    except CheckFailed as exc:
+        log.warning("socket event %s: the database did not answer: %s", name, exc)
+        return error("server_busy", "The server is busy; trying again shortly.")
+    except Exception as exc:
         db.session.rollback()
-        log.exception("socket event %s failed", getattr(handler, "__name__", handler))
+        name = name or getattr(handler, "__name__", handler)
+        if unavailable(exc):
+            log.warning("socket event %s: the database did not answer: %r", name, exc)
+            return error("server_busy", "The server is busy; trying again shortly.")
+        log.exception("socket event %s failed", name)
         return error("server_error", "Something went wrong on our side.")
     finally:
         socketio.sleep(0)  # one event at a time: let the other connections have their turn

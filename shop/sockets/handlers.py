@@ -10,14 +10,17 @@ from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import join_room, leave_room
 
 from shop.extensions import socketio
 from shop.realtime.rooms import ADMINS, order_room, order_shop_room, product_room, user_room
-from shop.services import accounts, catalog, changes, mail, messages, notifications
+from shop.services import catalog, changes, mail, messages, notifications
+from shop.services.accounts import SocketIdentity
 from shop.services.messages import Reader
-from shop.sockets import guard, transports
+from shop.services.notifications import SyncAsk
+from shop.sockets import guard, logins, transports
 from shop.sockets.presence import presence
+from shop.sockets.records import records
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +29,13 @@ log = logging.getLogger(__name__)
 def on_connect(auth: Any = None) -> dict | None:
     if guard.sent_by_client():
         return guard.refused_event(guard.ReservedEvent("connect is not an event a client may send."))
-    if not current_user.is_authenticated:
-        # Socket.IO's connect_error carries a message and a data object (err.data in
-        # the browser): a single dict argument would arrive as its str() instead.
-        raise ConnectionRefusedError("Log in to get live updates.", {"code": "unauthorized"})
-    guard.admit(request.sid, current_user.id, current_user.is_admin, current_app.config)
-    join_room(user_room(current_user.id))
-    if current_user.is_admin:
+    who = guard.identify()
+    guard.admit(request.sid, who.user_id, who.is_admin, current_app.config)
+    join_room(user_room(who.user_id))
+    if who.is_admin:
         join_room(ADMINS)
-    accounts.record_socket(request.sid, current_user.id, current_user.login_token)
-    presence().connected(request.sid, current_user.id, current_user.is_admin)
+    records().note_open(request.sid, who.user_id, who.login_token, who.is_admin)
+    presence().connected(request.sid, who.user_id, who.is_admin)
     return None
 
 
@@ -45,15 +45,15 @@ def on_disconnect(reason: Any = None) -> dict | None:
         return guard.refused_event(guard.ReservedEvent("disconnect is not an event a client may send."))
     guard.release(request.sid)
     transports.close_transport_of(request.sid)
+    records().note_closed(request.sid)
     try:
         presence().disconnected(request.sid)
     except Exception:  # the store is down: its entries expire by themselves
         log.exception("could not take socket %s out of presence", request.sid)
-    try:
-        accounts.forget_socket(request.sid)
-    except Exception:  # python-socketio must still take the socket out of its rooms
-        log.exception("could not forget socket %s", request.sid)
     return None
+
+
+socketio.on_error_default(guard.handler_failed)
 
 
 @socketio.on("*")
@@ -62,11 +62,9 @@ def on_unknown_event(event: str, payload: Any = None, *_ignored: Any) -> dict:
     return guard.refused_event(guard.UnknownEvent(f"There is no event {str(event)[:50]!r}."))
 
 
-@guard.client_event("sync")
-def on_sync(payload: dict) -> dict:
-    return notifications.catch_up(
-        current_user.id, guard.int_field(payload, "after_seq"), current_user.is_admin
-    )
+@guard.identified_event("sync")
+def on_sync(who: SocketIdentity, payload: dict) -> dict:
+    return logins.catch_up(SyncAsk(who.user_id, guard.int_field(payload, "after_seq"), who.is_admin))
 
 
 @guard.client_event("admin_sync")

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import redis
 from flask import Flask
 
+from shop.extensions import socketio
 from shop.models.message import SHOP_NAME
 from shop.realtime import publisher
 from shop.realtime.rooms import order_room, order_shop_room
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 MAX_WATCHED_ORDERS = 20
 TYPING_EVERY_SECONDS = 1.0  # at most one typing event per socket and order this often
+REDIS_CONNECTIONS = 16  # per worker
 
 
 class MemoryStore:
@@ -49,6 +51,10 @@ class MemoryStore:
 
     def add_socket(self, sid: str, user_id: int, admin: bool, ttl: float) -> None:
         self.sockets[sid] = (user_id, admin, self.clock() + ttl)
+
+    def add_sockets(self, sockets: dict[str, tuple[int, bool]], ttl: float) -> None:
+        for sid, (user_id, admin) in sockets.items():
+            self.add_socket(sid, user_id, admin, ttl)
 
     def remove_socket(self, sid: str, user_id: int, admin: bool) -> None:
         self.sockets.pop(sid, None)
@@ -82,7 +88,10 @@ class RedisStore:
     """Presence shared by every worker: sorted sets whose scores are expiry times."""
 
     def __init__(self, url: str, prefix: str, clock=time.time):
-        self.redis = redis.Redis.from_url(url, socket_timeout=5)
+        # Bounded: thousands of handlers at once (a reconnect storm, a worker's sockets all
+        # leaving) wait for one of these instead of each opening a connection of its own.
+        pool = redis.BlockingConnectionPool.from_url(url, max_connections=REDIS_CONNECTIONS, timeout=5)
+        self.redis = redis.Redis(connection_pool=pool, socket_timeout=5)
         self.prefix = prefix
         self.clock = clock
 
@@ -96,9 +105,9 @@ class RedisStore:
         return f"{self.prefix}:order:{order_id}"
 
     def add_socket(self, sid: str, user_id: int, admin: bool, ttl: float) -> None:
-        self._add_sockets({sid: (user_id, admin)}, ttl)
+        self.add_sockets({sid: (user_id, admin)}, ttl)
 
-    def _add_sockets(self, sockets: dict[str, tuple[int, bool]], ttl: float, pipe=None) -> None:
+    def add_sockets(self, sockets: dict[str, tuple[int, bool]], ttl: float, pipe=None) -> None:
         expires = self.clock() + ttl
         pipe = pipe or self.redis.pipeline(transaction=False)
         for sid, (user_id, admin) in sockets.items():
@@ -129,7 +138,7 @@ class RedisStore:
         expires = self.clock() + ttl
         for sid, watch in views:
             pipe.zadd(self._order(watch.order_id), {json.dumps([sid, watch.name]): expires})
-        self._add_sockets(sockets, ttl, pipe)
+        self.add_sockets(sockets, ttl, pipe)
 
     def user_online(self, user_id: int) -> bool:
         return self.redis.zcount(self._user(user_id), self.clock(), "+inf") > 0
@@ -146,29 +155,61 @@ class RedisStore:
 
 
 class Presence:
-    """This worker's sockets and the orders they watch, over a shared store."""
+    """This worker's sockets and the orders they watch, over a shared store.
 
-    def __init__(self, store, ttl: float):
+    With ``write_every`` (the Redis store) a new socket is added by a task of the
+    worker, with every other added since, in one round trip ``write_every``
+    seconds after the first, not in its connect handler; until then this worker
+    counts it from ``adding``. Without (the memory store), at once.
+    """
+
+    def __init__(self, store, ttl: float, write_every: float | None = None):
         self.store = store
         self.ttl = ttl
+        self.write_every = write_every
         self.sockets: dict[str, tuple[int, bool]] = {}
+        self.adding: dict[str, tuple[int, bool]] = {}
+        self.writer = None
         self.watches: dict[str, dict[int, Watch]] = {}
         self.last_told: dict[int, tuple] = {}
         self.typed: dict[tuple[str, int], float] = {}
 
     def connected(self, sid: str, user_id: int, admin: bool) -> None:
         self.sockets[sid] = (user_id, admin)
-        with store_may_fail("add a socket"):
+        if self.write_every is None:
             self.store.add_socket(sid, user_id, admin, self.ttl)
+            return
+        self.adding[sid] = (user_id, admin)
+        if self.writer is None:
+            self.writer = socketio.start_background_task(self._add_while_adding)
+
+    def _add_while_adding(self) -> None:
+        try:
+            while self.adding:
+                socketio.sleep(self.write_every)
+                adding, self.adding = self.adding, {}
+                with store_may_fail("add sockets"):
+                    self.store.add_sockets(adding, self.ttl)
+                for sid in adding.keys() - self.sockets.keys():  # left while being added
+                    with store_may_fail("remove a socket"):
+                        self.store.remove_socket(sid, *adding[sid])
+        finally:
+            self.writer = None
 
     def disconnected(self, sid: str) -> None:
         for watch in list(self.watches.get(sid, {}).values()):
             self.unwatch(sid, watch.order_id)
         self.watches.pop(sid, None)
         user = self.sockets.pop(sid, None)
-        if user is not None:
+        if user is not None and self.adding.pop(sid, None) is None:
             with store_may_fail("remove a socket"):
                 self.store.remove_socket(sid, *user)
+
+    def _user_online(self, user_id: int) -> bool:
+        return any(user == user_id for user, _ in self.adding.values()) or self.store.user_online(user_id)
+
+    def _shop_online(self) -> bool:
+        return any(admin for _, admin in self.adding.values()) or self.store.shop_online()
 
     def watch(self, sid: str, watch: Watch) -> dict:
         """Start watching and tell the order's watchers here; the presence as this side sees it."""
@@ -205,8 +246,8 @@ class Presence:
         customer = {"order_id": order_id, "customer_online": False, "shop_online": False}
         viewing: list[str] = []
         with store_may_fail("read presence"):
-            online = self.store.shop_online() if shop_online is None else shop_online
-            customer.update(customer_online=self.store.user_online(owner_id), shop_online=online)
+            online = self._shop_online() if shop_online is None else shop_online
+            customer.update(customer_online=self._user_online(owner_id), shop_online=online)
             viewing = self.store.viewing(order_id)
         return customer, {**customer, "viewing": viewing}
 
@@ -233,7 +274,7 @@ class Presence:
         shop_online = None
         if orders:
             with store_may_fail("read presence"):
-                shop_online = self.store.shop_online()
+                shop_online = self._shop_online()
         for order_id, owner_id in orders.items():
             customer, shop = self.payloads(order_id, owner_id, shop_online)
             if self.last_told.get(order_id) != (customer, shop):
@@ -274,9 +315,9 @@ def init_presence(app: Flask) -> None:
     url = config["SOCKETIO_MESSAGE_QUEUE"]
     if url and url.startswith(("redis://", "rediss://")):
         store = RedisStore(url, f"{config['SOCKETIO_CHANNEL']}:presence")
+        _presence = Presence(store, config["PRESENCE_TTL_SECONDS"], config["SOCKET_RECORD_SECONDS"])
     else:
-        store = MemoryStore()
-    _presence = Presence(store, config["PRESENCE_TTL_SECONDS"])
+        _presence = Presence(MemoryStore(), config["PRESENCE_TTL_SECONDS"])
 
 
 def presence() -> Presence:

@@ -67,6 +67,11 @@ class Transports:
         try:
             handle(eio_sid, data)
         except Exception as exc:  # python-socketio could not make a packet of it
+            if eio_sid not in self.client_of:
+                # Not the client's packet: its transport ended while a handler waited (a
+                # connect for its login check), and python-socketio no longer knows the sid.
+                log.debug("message of an ended transport: %r", exc)
+                return
             self.malformed.warning(
                 log, "malformed Socket.IO packet from %s: %r", self.client_of.get(eio_sid), exc
             )

@@ -1,11 +1,14 @@
 """Who may open a socket: a logged-in session, from an allowed origin."""
 
+import json
+
 import pytest
 import requests
 import socketio
 
-from testing.server import OTHER_ORIGIN
-from testing.sockets import LiveSocket, http_after_websocket
+from testing.server import OTHER_ORIGIN, start_server
+from testing.shopper import Shopper
+from testing.sockets import LiveSocket, RawSocket, http_after_websocket
 
 FOREIGN_ORIGIN = "http://evil.example"
 
@@ -104,3 +107,17 @@ def test_sockets_that_come_and_go_leave_the_console_quiet(live, shopper_http):
     ended.close()
     log = live.log_path.read_text()
     assert "shutdown error" not in log and "Traceback" not in log, log[-2000:]
+
+
+def test_the_heartbeat_comes_from_the_settings(tmp_path_factory):
+    """SOCKETIO_PING_INTERVAL and SOCKETIO_PING_TIMEOUT reach Engine.IO: the handshake
+    tells the client, and a ping comes within the interval."""
+    server = start_server(tmp_path_factory, SOCKETIO_PING_INTERVAL="2", SOCKETIO_PING_TIMEOUT="3")
+    try:
+        with RawSocket(server.url, Shopper(server.url).register("Pat").cookie_header) as raw:
+            opened = json.loads(raw.wait_for(lambda packet: packet.startswith("0"), "the open packet")[1:])
+            assert (opened["pingInterval"], opened["pingTimeout"]) == (2000, 3000)
+            raw.connect_namespace()
+            raw.wait_for(lambda packet: packet == "2", "a ping", timeout=30)
+    finally:
+        server.stop()

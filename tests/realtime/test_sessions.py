@@ -143,3 +143,24 @@ def test_a_login_beyond_the_cap_closes_the_least_recent_sessions_sockets(tmp_pat
         assert second_tab.call("sync", {"after_seq": 0})["ok"] is True
     finally:
         server.stop()
+
+
+def test_a_logout_before_the_sockets_row_is_written_still_closes_it(tmp_path_factory, sockets):
+    """Rows are written after the connect, in batches (here only every 3 s): a logout
+    in between finds no row, and the batch, finding the session gone, closes the socket."""
+    server = start_server(tmp_path_factory, SOCKET_RECORD_SECONDS="3")
+    try:
+        browser = Shopper(server.url).register("Noa")
+        other_browser = Shopper(server.url).login(browser.email)
+        tab = browser.connect()
+        sockets.append(tab)
+        phone = other_browser.connect()
+        sockets.append(phone)
+
+        assert browser.post("/auth/logout", allow_redirects=False).status_code == 302
+
+        tab.wait_disconnected(timeout=30)
+        assert phone.client.connected
+        assert phone.call("sync", {"after_seq": 0})["ok"] is True
+    finally:
+        server.stop()

@@ -10,6 +10,8 @@ import socketio
 import websocket
 from sqlalchemy import text
 
+from shop.sockets.transports import Transports
+from testing.processes import wait_until
 from testing.server import start_server
 from testing.shopper import Shopper
 from testing.sockets import RawSocket
@@ -36,7 +38,7 @@ def test_a_client_sent_reserved_event_is_refused_and_changes_nothing(server, res
     shopper = Shopper(server.url).register("Rex")
     with RawSocket(server.url, shopper.cookie_header) as raw:
         sid = json.loads(raw.connect_namespace()[2:])["sid"]
-        assert socket_rows(server, sid) == 1
+        wait_until(lambda: socket_rows(server, sid) == 1, "the socket's row (written after the connect)")
 
         answer = raw.call(reserved, {"reason": "client disconnect"})
 
@@ -188,3 +190,21 @@ def test_sockets_leave_http_its_share_of_the_connection_slots(tmp_path_factory):
         live.stop()
     assert (len(held), refused) == (30, 10)
     assert answers == [200] * 20
+
+
+def test_a_failure_for_a_transport_that_already_ended_is_not_blamed_on_the_client(caplog):
+    """A connect handler that waited (its login check) past its transport's end fails inside
+    python-socketio (a KeyError on the gone sid): nobody sent a malformed packet."""
+    closed = []
+    transports = Transports(server=None, per_client=1, total=1, namespace_timeout=1)
+    transports.close = closed.append
+
+    def handle(eio_sid, data):
+        raise KeyError(eio_sid)
+
+    transports.received("gone", "40", handle)
+
+    assert closed == [] and "malformed" not in caplog.text
+    transports.client_of["live"] = "127.0.0.1"
+    transports.received("live", "4x", handle)
+    assert closed == ["live"] and "malformed" in caplog.text

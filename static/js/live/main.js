@@ -16,7 +16,7 @@ import { followNotifications, setUnread } from "./notifications.js";
 import { applyOrderStatus } from "./orders.js";
 import { applyPaymentStatus } from "./payments.js";
 import { applyPreferences } from "./preferences.js";
-import { connect, serverLimit } from "./socket.js";
+import { backoff, connect, RECONNECT_DELAY_MAX_MS, RECONNECT_DELAY_MS, serverLimit } from "./socket.js";
 import { applyStock, followProducts } from "./stock.js";
 import { showToast } from "./toasts.js";
 
@@ -82,9 +82,20 @@ function start(body) {
       setIndicator(socket.active ? "reconnecting" : "offline");
     }
   });
+  // A refusal of the connect itself ends Socket.IO's own reconnecting: a busy server's
+  // (it could not check the login) is tried again here, with the same backoff.
+  let busyRefusals = 0;
+  socket.on("connect", () => {
+    busyRefusals = 0;
+  });
   socket.on("connect_error", (error) => {
-    if (error && error.data && error.data.code === "unauthorized") {
+    const code = error && error.data && error.data.code;
+    if (code === "unauthorized") {
       stop("Your session has ended.");
+    } else if (code === "server_busy") {
+      setIndicator("reconnecting");
+      setTimeout(() => socket.connect(), backoff(busyRefusals, RECONNECT_DELAY_MS, RECONNECT_DELAY_MAX_MS));
+      busyRefusals += 1;
     } else {
       setIndicator(socket.active ? "reconnecting" : "offline");
     }

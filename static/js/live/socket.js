@@ -8,9 +8,24 @@
  */
 
 const CALL_TIMEOUT_MS = 8000;
+export const RECONNECT_DELAY_MS = 1000;
+export const RECONNECT_DELAY_MAX_MS = 10000;
 const SHARE_OF_SERVER_LIMIT = 0.9;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Up to `base` * 2^attempt, at most `max`, spread over half to one and a half of it. */
+export function backoff(attempt, base, max) {
+  return Math.min(base * 2 ** attempt, max) * (0.5 + Math.random());
+}
+
+// Refusals worth asking again, and after how long: a rate limit refills slowly; a busy
+// server (its database out of connections, as in a reconnect storm) soon, spread out.
+const RETRIES = 3;
+const RETRY_DELAYS = {
+  rate_limited: (attempt) => 1000 * (attempt + 1),
+  server_busy: (attempt) => backoff(attempt, 500, 4000),
+};
 
 /** A limit the server rendered on <body>: a missing one is a broken page, not a default. */
 export function serverLimit(body, name) {
@@ -43,7 +58,10 @@ function failure(code, message) {
 }
 
 export function connect(body) {
-  const socket = window.io({ reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
+  const socket = window.io({
+    reconnectionDelay: RECONNECT_DELAY_MS,
+    reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
+  });
   const takeToken = tokenBucket(
     serverLimit(body, "socket-rate") * SHARE_OF_SERVER_LIMIT,
     Math.max(1, Math.floor(serverLimit(body, "socket-burst") * SHARE_OF_SERVER_LIMIT)),
@@ -60,8 +78,9 @@ export function connect(body) {
         resolve(err ? failure("timeout", "No answer from the server.") : answer || failure("empty", ""));
       });
     });
-    if (!ack.ok && ack.error && ack.error.code === "rate_limited" && attempt < 3) {
-      await sleep(1000 * (attempt + 1));
+    const code = ack.ok ? null : ack.error && ack.error.code;
+    if (code in RETRY_DELAYS && attempt < RETRIES) {
+      await sleep(RETRY_DELAYS[code](attempt));
       return call(event, payload, attempt + 1);
     }
     return ack;
