@@ -6,18 +6,15 @@ the decision is as durable as the change; the background runner claims due
 rows with a lease and records the outcome on the same row.
 """
 
-from datetime import datetime
 from secrets import token_hex
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
-from shop.models.base import utcnow
-from shop.models.types import UTCDateTime
+from shop.models.leased import FAILED, PENDING, SENT, LeasedWorkColumns
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
 MAIL_STATUSES = (PENDING, SENT, FAILED)
 # What an email is about.
 CONFIRMATION, CANCELLATION, DIGEST, PASSWORD_RESET = (
@@ -33,11 +30,10 @@ def new_message_id() -> str:
     return f"<{token_hex(16)}@shop>"
 
 
-class MailDelivery(db.Model):
+class MailDelivery(LeasedWorkColumns, db.Model):
     __tablename__ = "mail_deliveries"
     __table_args__ = (Index("ix_mail_deliveries_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     to_address: Mapped[str] = mapped_column(String(254))
@@ -46,15 +42,6 @@ class MailDelivery(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     # A digest: the seqs of the notifications it tells of; a reset: its link.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(10), default=PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # While a sender holds the row; a sender killed mid-send leaves it to be taken after this.
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class NotificationPreference(db.Model):

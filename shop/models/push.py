@@ -9,17 +9,18 @@ same row, as it does for email.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
 from shop.models.base import utcnow
+from shop.models.leased import FAILED, PENDING, SENT, LeasedWorkColumns
 from shop.models.types import UTCDateTime
 
 # What became of a push: waiting or being sent; accepted by the push service; refused for
 # good; replaced by a later push of the same topic before it went out; dropped because the
 # person saw the notification on the site first.
-PENDING, SENT, FAILED, REPLACED, SEEN = "pending", "sent", "failed", "replaced", "seen"
+REPLACED, SEEN = "replaced", "seen"
 PUSH_STATUSES = (PENDING, SENT, FAILED, REPLACED, SEEN)
 MAX_ENDPOINT = 1000
 
@@ -44,14 +45,13 @@ class PushSubscription(db.Model):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PushMessage(db.Model):
+class PushMessage(LeasedWorkColumns, db.Model):
     __tablename__ = "push_messages"
     __table_args__ = (
         Index("ix_push_messages_due", "status", "next_attempt_at"),
         Index("ix_push_messages_topic", "subscription_id", "topic"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("push_subscriptions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     notification_id: Mapped[int] = mapped_column(
@@ -60,13 +60,5 @@ class PushMessage(db.Model):
     # The Topic header (one per order): the push service keeps only the latest undelivered one.
     topic: Mapped[str] = mapped_column(String(32))
     urgency: Mapped[str] = mapped_column(String(10), default="normal")
-    status: Mapped[str] = mapped_column(String(10), default=PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The device's service worker said it showed this push: its notification is not emailed.
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

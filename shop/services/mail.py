@@ -23,17 +23,17 @@ from secrets import token_hex
 
 from flask import Flask, current_app
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from shop import offload
 from shop.extensions import db, mail
 from shop.models import MailDelivery, Notification, Order, User
 from shop.models.base import utcnow
-from shop.models.mail import CANCELLATION, CONFIRMATION, DIGEST, FAILED, PASSWORD_RESET, PENDING, SENT
+from shop.models.mail import CANCELLATION, CONFIRMATION, DIGEST, FAILED, PASSWORD_RESET, SENT
 from shop.models.notification import ORDER_STATUS
 from shop.models.order import CANCELLED
-from shop.services import preferences, push
+from shop.services import leases, preferences, push
 from shop.services.transaction import write_transaction
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,8 @@ def send_due(app: Flask | None = None) -> int:
     """Claim and send due emails one at a time until none is due, over one connection to
     the mail server (opened again after a failure); how many were sent."""
     app = app or current_app._get_current_object()
-    if not _anything_due():
-        return 0  # a plain read: an idle runner takes no write lock
+    if not leases.anything_due(MailDelivery):
+        return 0
     owner = token_hex(8)
     sent = 0
     link = None
@@ -174,28 +174,14 @@ def send_due(app: Flask | None = None) -> int:
     return sent
 
 
-def _due(now: datetime):
-    return (
-        (MailDelivery.status == PENDING)
-        & (MailDelivery.next_attempt_at <= now)
-        & or_(MailDelivery.lease_until.is_(None), MailDelivery.lease_until < now)
-    )
-
-
 def due_backlog(now: datetime | None = None) -> dict[str, tuple[int, datetime]]:
     """The emails due and claimed by nobody, by kind: how many, and since when the oldest is due."""
     rows = db.session.execute(
         select(MailDelivery.kind, func.count(MailDelivery.id), func.min(MailDelivery.next_attempt_at))
-        .where(_due(now or utcnow()))
+        .where(leases.due(MailDelivery, now or utcnow()))
         .group_by(MailDelivery.kind)
     )
     return {kind: (count, oldest) for kind, count, oldest in rows}
-
-
-def _anything_due() -> bool:
-    found = db.session.scalar(select(MailDelivery.id).where(_due(utcnow())).limit(1)) is not None
-    db.session.rollback()
-    return found
 
 
 def _close_quietly(link) -> None:
@@ -206,25 +192,7 @@ def _close_quietly(link) -> None:
 
 
 def claim_one(owner: str, now: datetime | None = None) -> int | None:
-    now = now or utcnow()
-    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
-    with write_transaction() as session:
-        delivery_id = session.scalar(
-            select(MailDelivery.id)
-            .where(_due(now))
-            .order_by(MailDelivery.next_attempt_at, MailDelivery.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if delivery_id is None:
-            return None
-        session.execute(
-            update(MailDelivery)
-            .where(MailDelivery.id == delivery_id)
-            .values(lease_until=now + lease, lease_owner=owner, attempts=MailDelivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return delivery_id
+    return leases.claim_one(MailDelivery, owner, current_app.config["MAIL_LEASE_SECONDS"], now)
 
 
 def deliver(app: Flask, delivery_id: int, owner: str, link=None) -> int:
@@ -294,12 +262,7 @@ def _record_failure(delivery_id: int, owner: str, error: str) -> None:
 def _finish(delivery_id: int, owner: str, **values) -> None:
     """Record an outcome, if this sender still holds the row."""
     with write_transaction() as session:
-        session.execute(
-            update(MailDelivery)
-            .where(MailDelivery.id == delivery_id, MailDelivery.lease_owner == owner)
-            .values(lease_until=None, lease_owner=None, **values)
-            .execution_options(synchronize_session=False)
-        )
+        leases.release(session, MailDelivery, delivery_id, owner, **values)
 
 
 # -- composing -------------------------------------------------------------------------------

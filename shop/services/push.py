@@ -55,7 +55,7 @@ from shop.models.notification import (
 )
 from shop.models.push import FAILED, MAX_ENDPOINT, PENDING, REPLACED, SEEN, SENT
 from shop.models.user import MAX_USER_AGENT
-from shop.services import preferences
+from shop.services import leases, preferences
 from shop.services.devices import describe_device
 from shop.services.errors import InvalidInput, NotFound
 from shop.services.transaction import write_transaction
@@ -315,8 +315,8 @@ def urgency_of(notification: Notification) -> str:
 def send_due(app: Flask | None = None) -> int:
     """Claim and send due pushes one at a time until none is due; how many were accepted."""
     app = app or current_app._get_current_object()
-    if not _anything_due():
-        return 0  # a plain read: an idle runner takes no write lock
+    if not leases.anything_due(PushMessage):
+        return 0
     owner = token_hex(8)
     sent = 0
     for _ in range(SENDS_PER_RUN):
@@ -327,40 +327,8 @@ def send_due(app: Flask | None = None) -> int:
     return sent
 
 
-def _due(now: datetime):
-    return (
-        (PushMessage.status == PENDING)
-        & (PushMessage.next_attempt_at <= now)
-        & or_(PushMessage.lease_until.is_(None), PushMessage.lease_until < now)
-    )
-
-
-def _anything_due() -> bool:
-    found = db.session.scalar(select(PushMessage.id).where(_due(utcnow())).limit(1)) is not None
-    db.session.rollback()
-    return found
-
-
 def claim_one(owner: str, now: datetime | None = None) -> int | None:
-    now = now or utcnow()
-    lease = timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
-    with write_transaction() as session:
-        push_id = session.scalar(
-            select(PushMessage.id)
-            .where(_due(now))
-            .order_by(PushMessage.next_attempt_at, PushMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if push_id is None:
-            return None
-        session.execute(
-            update(PushMessage)
-            .where(PushMessage.id == push_id)
-            .values(lease_until=now + lease, lease_owner=owner, attempts=PushMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return push_id
+    return leases.claim_one(PushMessage, owner, current_app.config["PUSH_LEASE_SECONDS"], now)
 
 
 @dataclass(frozen=True)
@@ -476,12 +444,7 @@ def _finish(push_id: int, owner: str, **values) -> None:
     """Record an outcome, if this sender still holds the row (a push accepted: its
     subscription's last success too, in the same transaction)."""
     with write_transaction() as session:
-        held = session.execute(
-            update(PushMessage)
-            .where(PushMessage.id == push_id, PushMessage.lease_owner == owner)
-            .values(lease_until=None, lease_owner=None, **values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        held = leases.release(session, PushMessage, push_id, owner, **values)
         if held and values.get("status") == SENT:
             subscription = select(PushMessage.subscription_id).where(PushMessage.id == push_id)
             session.execute(
