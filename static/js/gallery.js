@@ -26,11 +26,29 @@ for (const gallery of document.querySelectorAll("[data-gallery]")) {
     next.disabled = index === slides.length - 1;
   }
 
+  // While a button, key or thumbnail moves the strip, the slides it passes are not the
+  // current one: the observer is ignored until the strip comes to rest (scrollend, or a
+  // second later where a browser has no such event).
+  let steering = false;
+  let settle;
+
+  function offsetOf(slide) {
+    return slide.offsetLeft - strip.offsetLeft;
+  }
+
   function show(index) {
     const target = Math.max(0, Math.min(slides.length - 1, index));
     const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    strip.scrollTo({ left: slides[target].offsetLeft - strip.offsetLeft, behavior: reduce ? "auto" : "smooth" });
+    steering = Math.abs(strip.scrollLeft - offsetOf(slides[target])) >= 1;
+    clearTimeout(settle);
+    settle = setTimeout(() => (steering = false), 1000);
     mark(target);
+    strip.scrollTo({ left: offsetOf(slides[target]), behavior: reduce ? "auto" : "smooth" });
+  }
+
+  function markNearest() {
+    const distances = slides.map((slide) => Math.abs(strip.scrollLeft - offsetOf(slide)));
+    mark(distances.indexOf(Math.min(...distances)));
   }
 
   previous.hidden = false;
@@ -54,7 +72,7 @@ for (const gallery of document.querySelectorAll("[data-gallery]")) {
   const seen = new IntersectionObserver(
     (entries) => {
       for (const entry of entries) {
-        if (entry.isIntersecting && entry.intersectionRatio >= 0.6) {
+        if (!steering && entry.isIntersecting && entry.intersectionRatio >= 0.6) {
           mark(slides.indexOf(entry.target));
         }
       }
@@ -62,5 +80,9 @@ for (const gallery of document.querySelectorAll("[data-gallery]")) {
     { root: strip, threshold: [0.6] },
   );
   slides.forEach((slide) => seen.observe(slide));
+  strip.addEventListener("scrollend", () => {
+    steering = false;
+    markNearest();
+  });
   mark(0);
 }
