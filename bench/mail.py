@@ -18,7 +18,6 @@ message.
 
 import argparse
 import smtplib
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from suite import print_latencies  # noqa: E402
 
 from shop.models import MailDelivery, User  # noqa: E402
 from shop.models.base import utcnow  # noqa: E402
@@ -36,11 +37,6 @@ from testing.server import LiveServer, prepare_database  # noqa: E402
 from testing.smtp import Mailbox  # noqa: E402
 
 INTERVAL = 0.05
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def floor(mailbox: Mailbox, count: int) -> tuple[list[float], float]:
@@ -105,11 +101,7 @@ def main() -> None:
         for poll in (1.0, 0.1):
             latencies, cpu = shop_run(mailbox, args.count, poll, Path(folder))
             rows.append((f"shop, BACKGROUND_POLL_SECONDS={poll:g}", latencies, cpu))
-    print(f"\ndue -> accepted by the local SMTP server, {args.count} emails each")
-    print(f"{'':42} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/msg':>11}")
-    for name, latencies, cpu in rows:
-        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
-        print(f"{name:42} {p50 * 1000:9.1f} {p99 * 1000:9.1f} {cpu * 1000:11.2f}")
+    print_latencies(f"due -> accepted by the local SMTP server, {args.count} emails each", "msg", rows)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,14 @@ after the other, its latency and CPU per push.
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from suite import print_latencies  # noqa: E402
 
 from config import new_vapid_private_key, vapid_public_key  # noqa: E402
 from shop.models import LoginSession, Notification, PushMessage, PushSubscription, User  # noqa: E402
@@ -37,11 +38,6 @@ from testing.server import LiveServer, prepare_database  # noqa: E402
 
 INTERVAL = 0.05
 SUBJECT = "mailto:bench@example.com"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def arrivals(service: PushService) -> dict[str, float]:
@@ -139,11 +135,7 @@ def main() -> None:
             latencies, cpu = shop_run(service, vapid, args.count, poll, Path(folder))
             rows.append((f"shop, BACKGROUND_POLL_SECONDS={poll:g}", latencies, cpu))
         assert not service.errors, service.errors[:3]
-    print(f"\ndue -> accepted by the local push service, {args.count} pushes each")
-    print(f"{'':42} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/push':>12}")
-    for name, latencies, cpu in rows:
-        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
-        print(f"{name:42} {p50 * 1000:9.1f} {p99 * 1000:9.1f} {cpu * 1000:12.2f}")
+    print_latencies(f"due -> accepted by the local push service, {args.count} pushes each", "push", rows)
 
 
 if __name__ == "__main__":

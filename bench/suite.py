@@ -50,6 +50,15 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def print_latencies(title: str, unit: str, rows: list[tuple[str, list[float], float]]) -> None:
+    """A table of (name, latencies in seconds, CPU seconds per item): p50, p99, CPU per ``unit``."""
+    print(f"\n{title}")
+    print(f"{'':42} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/' + unit:>12}")
+    for name, latencies, cpu in rows:
+        p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+        print(f"{name:42} {p50:9.1f} {p99:9.1f} {cpu * 1000:12.2f}")
+
+
 def summary_ms(values: list[float]) -> dict:
     return {
         "n": len(values),

@@ -3,7 +3,7 @@ runner, a database of either kind, and an app context on any database."""
 
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -172,3 +172,15 @@ def run_together(app, jobs) -> list:
         thread.join()
     db.session.rollback()  # read what the threads committed
     return results
+
+
+def drain(plan: Callable[[], int], send: Callable[[], int], pending: Callable[[], int]) -> int:
+    """A background runner's rounds, as a racing sender runs them: plan and send until
+    nothing was planned or sent and nothing is pending; how many this runner sent."""
+    sent = 0
+    for _ in range(200):
+        planned, done = plan(), send()
+        sent += done
+        if not planned and not done and not pending():
+            break
+    return sent

@@ -156,3 +156,14 @@ def children(pid: int) -> list[int]:
             return [int(child) for child in found.read().split()]
     except OSError:
         return []
+
+
+def page_times(url: str, count: int = 20) -> list[float]:
+    """How long each of ``count`` GETs of ``url`` took, in seconds (each must answer 200)."""
+    times = []
+    with requests.Session() as http:
+        for _ in range(count):
+            started = time.perf_counter()
+            assert http.get(url, timeout=30).status_code == 200
+            times.append(time.perf_counter() - started)
+    return times

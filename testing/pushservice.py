@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from testing.processes import Closing, wait_until
 
+SUBJECT = "mailto:push-test@example.com"  # the VAPID subject of the tests' apps
+PUSH_DELAY = 30  # their NOTIFY_PUSH_DELAY_SECONDS: tests plan "later" instead of waiting
+
 
 def b64(data: bytes) -> str:
     return urlsafe_b64encode(data).decode().rstrip("=")

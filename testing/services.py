@@ -109,6 +109,17 @@ def query(url: str, sql: str, *params):
         connection.close()
 
 
+def committed_seqs(url: str, email: str) -> list[int]:
+    """The seqs of the notifications the database holds for ``email``, in order."""
+    rows = query(
+        url,
+        "SELECT n.seq FROM notifications n JOIN users u ON u.id = n.user_id"
+        " WHERE u.email = %s ORDER BY n.seq",
+        email,
+    )
+    return [seq for (seq,) in rows]
+
+
 @contextmanager
 def open_transaction(url: str) -> Iterator:
     """A transaction on the test database from outside the app (a cursor), committed when the

@@ -3,14 +3,12 @@ server in this process: nothing is called by hand here."""
 
 import re
 import statistics
-import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from testing.data import insert_product, insert_user
-from testing.processes import free_port, wait_until
+from testing.processes import free_port, page_times, wait_until
 from testing.server import LiveServer, prepare_database
 from testing.shopper import Shopper, admin_on
 from testing.smtp import Mailbox, SilentServer, text_of
@@ -115,16 +113,6 @@ def test_a_reset_signs_out_the_other_sessions_and_closes_their_sockets(live, mai
         assert stubborn.closed(timeout=10), stubborn.packets
     assert elsewhere.get("/account", allow_redirects=False).status_code == 302
     assert stranger.get("/account", allow_redirects=False).status_code == 200
-
-
-def page_times(url: str, count: int = 20) -> list[float]:
-    times = []
-    with requests.Session() as http:
-        for _ in range(count):
-            started = time.perf_counter()
-            assert http.get(url, timeout=30).status_code == 200
-            times.append(time.perf_counter() - started)
-    return times
 
 
 def test_a_hanging_mail_server_never_slows_a_page(tmp_path_factory):

@@ -2,6 +2,7 @@
 exactly what was not seen, retries that keep their Message-ID, and leases."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select, update
@@ -11,7 +12,7 @@ from shop.models import MailDelivery, Notification, User
 from shop.models.base import utcnow
 from shop.models.mail import CONFIRMATION, DIGEST, FAILED, PENDING, SENT
 from shop.services import mail, notifications, orders, preferences
-from testing.apps import run_together
+from testing.apps import drain, run_together
 from testing.data import count, make_order, make_product, make_user, write_notification
 from testing.smtp import EMAIL_DELAY as DELAY
 from testing.smtp import SilentServer, html_of, text_of
@@ -215,14 +216,8 @@ def test_two_senders_racing_send_each_mail_once(mail_db_app, mailbox):
     db.session.commit()
 
     def sender():
-        sent = 0
-        for _ in range(200):
-            planned = mail.plan_digests(later())
-            done = mail.send_due()
-            sent += done
-            if not planned and not done and not count(MailDelivery, MailDelivery.status == PENDING):
-                break
-        return sent
+        pending = partial(count, MailDelivery, MailDelivery.status == PENDING)
+        return drain(lambda: mail.plan_digests(later()), mail.send_due, pending)
 
     results = run_together(mail_db_app, [sender, sender])
     assert all(isinstance(r, int) for r in results), results

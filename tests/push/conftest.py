@@ -8,10 +8,8 @@ from flask import Flask
 
 from config import new_vapid_private_key, vapid_public_key
 from testing.apps import DATABASES, app_with_tables, database_url
-from testing.pushservice import PushService
-
-SUBJECT = "mailto:push-test@example.com"
-DELAY = 30  # NOTIFY_PUSH_DELAY_SECONDS of these apps: tests plan "later" instead of waiting
+from testing.pushservice import PUSH_DELAY as DELAY
+from testing.pushservice import SUBJECT, PushService
 
 
 @pytest.fixture

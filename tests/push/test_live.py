@@ -6,18 +6,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from config import new_vapid_private_key, vapid_public_key
 from shop.models import User
 from testing.data import insert_user, write_notification
-from testing.processes import free_port, wait_until
-from testing.pushservice import Device, PushService
+from testing.processes import free_port, page_times, wait_until
+from testing.pushservice import SUBJECT, Device, PushService
 from testing.server import LiveServer, prepare_database
 from testing.shopper import Shopper
-
-from .conftest import SUBJECT
 
 PRIVATE = new_vapid_private_key()
 VAPID = {
@@ -76,16 +73,6 @@ def test_the_server_pushes_an_unseen_notification_by_itself_once(tmp_path_factor
         [received] = service.to(device)
         assert received.payload["title"] == "Your order is on its way"
         assert service.errors == [] and received.ttl > 0
-
-
-def page_times(url: str, count: int = 20) -> list[float]:
-    times = []
-    with requests.Session() as http:
-        for _ in range(count):
-            started = time.perf_counter()
-            assert http.get(url, timeout=30).status_code == 200
-            times.append(time.perf_counter() - started)
-    return times
 
 
 def test_a_slow_push_service_never_slows_a_page(tmp_path_factory, service):

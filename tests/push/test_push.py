@@ -2,6 +2,7 @@
 each push (RFC 8291/8292): what is pushed, when, once, and what a 410 does."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select, update
@@ -12,12 +13,11 @@ from shop.models.base import utcnow
 from shop.models.push import FAILED, PENDING, REPLACED, SEEN, SENT
 from shop.services import accounts, mail, notifications, preferences, push
 from shop.services.errors import NotFound
-from testing.apps import run_together
+from testing.apps import drain, run_together
 from testing.data import count, make_user, write_notification
+from testing.pushservice import PUSH_DELAY as DELAY
 from testing.pushservice import PushService
 from testing.smtp import EMAIL_DELAY
-
-from .conftest import DELAY
 
 
 def later(seconds: float = DELAY + 1):
@@ -198,14 +198,8 @@ def test_two_senders_racing_send_each_push_once(push_db_app, service):
     db.session.commit()
 
     def sender():
-        sent = 0
-        for _ in range(200):
-            planned = push.plan_pushes(later())
-            done = push.send_due()
-            sent += done
-            if not planned and not done and not count(PushMessage, PushMessage.status == PENDING):
-                break
-        return sent
+        pending = partial(count, PushMessage, PushMessage.status == PENDING)
+        return drain(lambda: push.plan_pushes(later()), push.send_due, pending)
 
     results = run_together(push_db_app, [sender, sender])
     assert all(isinstance(r, int) for r in results), results

@@ -13,7 +13,7 @@ from testing.faults import fail_publish_env
 from testing.metrics import sample, scrape
 from testing.processes import wait_until
 from testing.server import LiveServer
-from testing.services import SHARED_REDIS, query, require_redis, unique_channel
+from testing.services import SHARED_REDIS, committed_seqs, query, require_redis, unique_channel
 from testing.shopper import Shopper
 
 pytestmark = pytest.mark.scaleout
@@ -65,16 +65,6 @@ def shopper_with_an_order(workers: Workers, name: str) -> tuple[Shopper, Shopper
     return owner, admin, order_id
 
 
-def seqs_committed(database_url: str, email: str) -> list[int]:
-    rows = query(
-        database_url,
-        "SELECT n.seq FROM notifications n JOIN users u ON u.id = n.user_id"
-        " WHERE u.email = %s ORDER BY n.seq",
-        email,
-    )
-    return [seq for (seq,) in rows]
-
-
 def seqs(notifications: list[dict]) -> list[int]:
     return [n["seq"] for n in notifications]
 
@@ -101,7 +91,7 @@ def test_a_notification_whose_emit_failed_once_reaches_the_connected_client_once
         pushed = seqs(sock.of("notification"))
         failures = sample(scrape(workers.a.url), "shop_push_failures_total", 0, event="notification")
 
-    assert seqs_committed(workers.a.database_url, owner.email) == [1, 2]
+    assert committed_seqs(workers.a.database_url, owner.email) == [1, 2]
     assert seqs(synced["notifications"]) == [1] and synced["up_to_seq"] == synced["last_seq"] == 1
     if mode == "give-up":
         assert pushed == [2]  # seq 1 only through sync, once

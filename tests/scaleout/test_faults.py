@@ -18,6 +18,7 @@ from testing.processes import wait_until
 from testing.server import LiveServer
 from testing.services import (
     SHARED_REDIS,
+    committed_seqs,
     query,
     require_redis,
     unique_channel,
@@ -26,16 +27,6 @@ from testing.shopper import Shopper, admin_on
 from testing.sockets import LiveSocket
 
 pytestmark = pytest.mark.scaleout
-
-
-def seqs_in_database(url: str, email: str) -> list[int]:
-    rows = query(
-        url,
-        "SELECT n.seq FROM notifications n JOIN users u ON u.id = n.user_id"
-        " WHERE u.email = %s ORDER BY n.seq",
-        email,
-    )
-    return [seq for (seq,) in rows]
 
 
 def assert_nothing_lost(sock: LiveSocket, seen_before: int, expected: list[int]) -> list[int]:
@@ -115,8 +106,8 @@ def test_a_redis_outage_commits_every_change_and_loses_no_notification(
     for response in health:
         assert response.status_code == 503
         assert response.json()["checks"] == {"database": "ok", "message_queue": "down"}
-    missed_by_owner = seqs_in_database(seeded_database, owner_email)[owner_seen:]
-    missed_by_admin = seqs_in_database(seeded_database, admin_email)[admin_seen:]
+    missed_by_owner = committed_seqs(seeded_database, owner_email)[owner_seen:]
+    missed_by_admin = committed_seqs(seeded_database, admin_email)[admin_seen:]
 
     private_redis.start()
     probe = Probe(seeded_database, admin_on_a, admin)
@@ -124,8 +115,8 @@ def test_a_redis_outage_commits_every_change_and_loses_no_notification(
     admin_on_a.set_status(second, "shipped")
     owner.wait_for_match("notification", lambda n: n["data"].get("order_id") == second)
 
-    owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
-    admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
+    owner_synced = assert_nothing_lost(owner, owner_seen, committed_seqs(seeded_database, owner_email))
+    admin_synced = assert_nothing_lost(admin, admin_seen, committed_seqs(seeded_database, admin_email))
     # What happened during the outage could only come back through sync.
     assert len(missed_by_owner) == 2 and owner_synced[:2] == missed_by_owner
     assert len(missed_by_admin) == 1 and admin_synced == missed_by_admin
@@ -185,8 +176,8 @@ def test_a_killed_workers_clients_reconnect_to_the_other_and_sync_fills_the_gap(
         for sock in (owner, admin):
             sock.wait_for("connect", count=2, timeout=30)
 
-        owner_synced = assert_nothing_lost(owner, owner_seen, seqs_in_database(seeded_database, owner_email))
-        admin_synced = assert_nothing_lost(admin, admin_seen, seqs_in_database(seeded_database, admin_email))
+        owner_synced = assert_nothing_lost(owner, owner_seen, committed_seqs(seeded_database, owner_email))
+        admin_synced = assert_nothing_lost(admin, admin_seen, committed_seqs(seeded_database, admin_email))
         assert owner_synced[0] == owner_seen + 1 and admin_synced[0] == admin_seen + 1
         admin_http.set_status(second, "processing")
         owner.wait_for_match("notification", lambda n: n["data"].get("order_id") == second)
