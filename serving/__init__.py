@@ -33,6 +33,6 @@ def serve(app: Flask, host: str, port: int) -> None:
     )
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc()
-    spread_pings()
+    spread_pings(call_later=getattr(server, "call_later", None))
     worker.start(app)
     server.serve(app, host, port)

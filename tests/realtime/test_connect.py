@@ -121,3 +121,20 @@ def test_the_heartbeat_comes_from_the_settings(tmp_path_factory):
             raw.wait_for(lambda packet: packet == "2", "a ping", timeout=30)
     finally:
         server.stop()
+
+
+def test_pings_go_on_after_each_pong_and_a_socket_that_stops_answering_is_closed(tmp_path_factory):
+    """Every ping after the first is scheduled by the pong to the one before; a
+    client that stops answering is closed by the server (the dead-socket check)."""
+    server = start_server(tmp_path_factory, SOCKETIO_PING_INTERVAL="1", SOCKETIO_PING_TIMEOUT="1")
+    try:
+        cookie = Shopper(server.url).register("Pia").cookie_header
+        dead = RawSocket(server.url, cookie, answers_pings=False)
+        with RawSocket(server.url, cookie) as alive, dead:
+            alive.connect_namespace()
+            dead.connect_namespace()
+            assert dead.closed(timeout=30), dead.packets
+            alive.wait_for(lambda _: alive.packets.count("2") >= 3, "three pings", timeout=30)
+            assert not alive.ended.is_set()
+    finally:
+        server.stop()
