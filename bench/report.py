@@ -202,7 +202,7 @@ def speed_targets(results: dict) -> list[dict]:
     lost = None if idle is None else 1 - idle
     add(
         "4",
-        "hello world lost with 5,000 idle sockets",
+        f"hello world lost with {fmt(get(d, 'sockets_loaded', 'sockets'))} idle sockets",
         "-" if lost is None else f"{lost * 100:.0f} %",
         "<= 15 %",
         None if lost is None else lost <= 0.15,
