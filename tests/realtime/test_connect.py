@@ -6,6 +6,7 @@ import pytest
 import requests
 import socketio
 
+from testing.processes import wait_until
 from testing.server import OTHER_ORIGIN, start_server
 from testing.shopper import Shopper
 from testing.sockets import LiveSocket, RawSocket, http_after_websocket
@@ -89,6 +90,14 @@ def test_own_and_allowed_origins_are_accepted(live, shopper_http, connect, origi
 def test_polling_transport_is_served_too(live, shopper_http, connect):
     """Clients behind proxies that block WebSocket fall back to long-polling."""
     sock = connect(shopper_http, transports=("polling",))
+    assert sock.call("sync", {"after_seq": 0})["ok"] is True
+
+
+def test_a_polling_socket_upgrades_to_websocket_as_the_browser_does(live, shopper_http, connect):
+    """socket.io-client starts on long-polling and moves to the WebSocket (the probe,
+    then UPGRADE): acks and pushes keep coming after the move."""
+    sock = connect(shopper_http, transports=("polling", "websocket"))
+    wait_until(lambda: sock.client.transport() == "websocket", "the upgrade to the WebSocket", 10)
     assert sock.call("sync", {"after_seq": 0})["ok"] is True
 
 
