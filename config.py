@@ -76,6 +76,8 @@ class Config:
     # one batch this often, after their connect rather than in it.
     SOCKET_RECORD_SECONDS = float(os.environ.get("SOCKET_RECORD_SECONDS", "0.05"))
     LISTEN_BACKLOG = int(os.environ.get("LISTEN_BACKLOG", "2048"))
+    # The collector's three thresholds in a server (serving/collector.py; bench/README.md has the figures).
+    GC_THRESHOLDS = tuple(int(part) for part in os.environ.get("GC_THRESHOLDS", "20000,10,100").split(","))
 
     # Catalogue pages as an anonymous visitor sees them, kept per worker for this
     # many seconds (0: not kept); anyone signed in always gets a fresh page.

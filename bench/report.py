@@ -198,6 +198,18 @@ def speed_targets(results: dict) -> list[dict]:
         add(f"5a {mode}", "status push p50 vs minimal app", times(p50), "<= 5x", _le(p50, 5))
         cpu = get(shop, "a", "server_cpu_ms_per_change")
         add(f"5a {mode}", "server CPU per status change", f"{fmt(cpu)} ms", "<= 4 ms", _le(cpu, 4))
+    idle = ratio(get(d, "sockets_loaded", "hello", "rps"), hello)
+    lost = None if idle is None else 1 - idle
+    add(
+        "4",
+        f"hello world lost with {fmt(get(d, 'sockets_loaded', 'sockets'))} idle sockets",
+        "-" if lost is None else f"{lost * 100:.0f} %",
+        "<= 15 %",
+        None if lost is None else lost <= 0.15,
+    )
+    eventlet_c = get(results, "modes", "eventlet", "shop", "c") or {}
+    kib = eventlet_c.get("kib_per_connection_offer")
+    add("6", "eventlet: memory per idle socket (offer)", f"{fmt(kib)} KiB", "<= 45 KiB", _le(kib, 45))
     minutes = (results.get("total_seconds") or 0) / 60
     whole = results.get("scale") == 1.0 and set(results.get("seconds", {})) >= {"eventlet", "e"}
     add("7", "the whole run", f"{minutes:.1f} min", "< 8 min", (minutes < 8) if whole else None)
@@ -374,7 +386,18 @@ def _section_d(d: dict) -> str:
     def row(label: str, *path, note: str = "") -> list:
         run = get(d, *path) or {}
         low, high = run.get("rps_range") or (None, None)
-        return [label, run.get("rps"), f"{fmt(low)}-{fmt(high)}", run.get("server_cpu_ms_per_request"), note]
+        share = run.get("gc_share_of_cpu")
+        gc_cell = (
+            "-" if share is None else f"{share * 100:.1f} % ({'/'.join(map(str, run['gc_collections']))})"
+        )
+        return [
+            label,
+            run.get("rps"),
+            f"{fmt(low)}-{fmt(high)}",
+            run.get("server_cpu_ms_per_request"),
+            gc_cell,
+            note,
+        ]
 
     rows = [
         row("catalogue, shop on eventlet, 0 sockets", "sockets_0", "catalogue"),
@@ -413,7 +436,10 @@ def _section_d(d: dict) -> str:
         ),
     ]
     wrk = get(d, "sockets_0", "wrk") or get(d, "gthread", "wrk")
-    section = f"(d) requests/s, anonymous ({wrk})\n" + table(["", "req/s", "range", "CPU ms/req", ""], rows)
+    header = ["", "req/s", "range", "CPU ms/req", "collector: CPU share (gen 0/1/2)", ""]
+    section = f"(d) requests/s, anonymous ({wrk}); the collector's figures are the median run's\n" + table(
+        header, rows
+    )
     pages = get(d, "sockets_0", "signed_in_pages")
     if pages:
         section += "\n\n" + _signed_in_pages(pages, get(d, "sockets_0", "hello") or {})

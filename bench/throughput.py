@@ -11,6 +11,7 @@ CPU time per request is printed too: it holds when the machine is busy.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import urllib.request
@@ -31,12 +32,14 @@ async def wrk(server: Server, path: str, seconds: int, cpus: set[int], cookie: s
         argv[1:1] = ["-H", f"Cookie: {cookie}"]
     if shutil.which("taskset"):
         argv = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *argv]
+    collector = collections_so_far(server)
     cpu = server.cpu_seconds()
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out = (await process.communicate())[0].decode()
     cpu = server.cpu_seconds() - cpu
+    collector = collector_share(collector, collections_so_far(server), cpu)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -47,7 +50,28 @@ async def wrk(server: Server, path: str, seconds: int, cpus: set[int], cookie: s
         "server_cpu_ms_per_request": round(cpu * 1000 / requests, 3) if requests else None,
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": socket_errors.group(1).strip() if socket_errors else "",
+        **collector,
         **({} if rps else {"wrk_output": out[-500:]}),
+    }
+
+
+def collections_so_far(server: Server) -> dict | None:
+    """bench/shop_hello.py's ``/bench/gc`` (collections and their seconds per generation); None elsewhere."""
+    try:
+        with urllib.request.urlopen(server.url + "/bench/gc", timeout=10) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def collector_share(before: dict | None, after: dict | None, cpu_seconds: float) -> dict:
+    """The collections of each generation over a run, and the share of the server's CPU they took."""
+    if before is None or after is None:
+        return {}
+    seconds = sum(after["seconds"]) - sum(before["seconds"])
+    return {
+        "gc_collections": [b - a for a, b in zip(before["collections"], after["collections"], strict=True)],
+        "gc_share_of_cpu": round(seconds / cpu_seconds, 4) if cpu_seconds else None,
     }
 
 

@@ -32,7 +32,7 @@ def serve(app: Flask, host: str, port: int) -> None:
         server.run_in_os_thread, app.config["PASSWORD_HASH_CONCURRENCY"], app.config["IMAGE_CONCURRENCY"]
     )
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
-    tune_gc()
-    spread_pings()
+    tune_gc(app.config["GC_THRESHOLDS"])
+    spread_pings(call_later=getattr(server, "call_later", None))
     worker.start(app)
     server.serve(app, host, port)

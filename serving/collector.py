@@ -12,8 +12,8 @@ import gc
 GC_THRESHOLDS = (20_000, 10, 100)
 
 
-def tune_gc() -> None:
+def tune_gc(thresholds=GC_THRESHOLDS) -> None:
     """Leave start-up's objects out of every collection and collect less often."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    gc.set_threshold(*thresholds)

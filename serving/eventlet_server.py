@@ -1,9 +1,12 @@
 """eventlet's own WSGI server, on a listening socket opened here.
 
 Not ``socketio.run``: it listens with a backlog of 50 (a burst of connections
-is dropped) and keeps eventlet's cap of 1024 connections. And three
+is dropped) and keeps eventlet's cap of 1024 connections. And these
 adjustments, each tested in tests/test_server.py or against a live server:
 
+- Engine.IO's pings wait as event-loop timers, not one green thread per socket
+  (``call_later``, used by serving/pings.py), and a WebSocket's writer runs
+  only while it has something to send (serving/eventlet_writes.py);
 - the HTTP buffers of a connection are released once a WebSocket takes it over;
 - Engine.IO's WebSocket readers yield before every read (fairness), refuse a
   message over the buffer limit even when it comes in fragments, and close
@@ -23,16 +26,23 @@ from eventlet import tpool, wsgi
 from eventlet.websocket import FailedConnectionError
 from flask import Flask
 
+from serving.eventlet_writes import write_on_demand
 from shop.sockets.transports import OncePer
 
 log = logging.getLogger(__name__)
 run_in_os_thread = tpool.execute
 
 
+def call_later(seconds: float, fn, *args) -> None:
+    """Call ``fn(*args)`` from the event loop in ``seconds`` (a timer, no green thread)."""
+    eventlet.hubs.get_hub().schedule_call_global(seconds, fn, *args)
+
+
 def serve(app: Flask, host: str, port: int) -> None:
     config = app.config
     listener = eventlet.listen((host, port), backlog=config["LISTEN_BACKLOG"])
     guard_websockets(config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"])
+    write_on_demand()
     wsgi.server(
         listener,
         yielding_bodies(app),

@@ -1,4 +1,4 @@
-"""Engine.IO's pings, spread over the interval instead of bunched.
+"""Engine.IO's pings, spread over the interval instead of bunched, and without a task each.
 
 python-engineio pings each socket ``ping_interval`` after the pong to its
 previous ping, so sockets that connected together (a reconnect storm, a
@@ -8,6 +8,13 @@ first ping comes after a random part of the interval instead, which spreads
 the sockets over it for good; every later one keeps the interval. A first
 ping sooner than the interval is within what the client expects (it waits
 for one up to ping_interval + ping_timeout).
+
+python-engineio also waits for each ping in a background task of its own (a
+green thread asleep for the interval: a saved stack per idle socket). A
+server that can call a function later from its event loop (``call_later``)
+schedules the ping as a timer instead; sending it only puts a packet on the
+socket's queue, which never blocks. Closing a dead socket stays with
+Engine.IO's service task and the socket's read timeout, as before.
 """
 
 import random
@@ -17,18 +24,36 @@ from engineio import packet
 from engineio.socket import Socket
 
 
-def spread_pings(choose=random.random) -> None:
-    """Replace ``Socket._send_ping`` (python-engineio 4.x; its body is three lines) once."""
+def spread_pings(choose=random.random, call_later=None) -> None:
+    """Replace ``Socket._send_ping`` (and, given ``call_later``, ``Socket.schedule_ping``) once.
+
+    python-engineio 4.x: ``schedule_ping`` starts ``_send_ping`` in a task once
+    the previous ping was answered; ``_send_ping`` sleeps, then sends.
+    """
     if getattr(Socket._send_ping, "spread", False):
         return
 
+    def ping_delay(sock) -> float:
+        first = not sock.__dict__.get("pinged")
+        sock.pinged = True
+        return sock.server.ping_interval * (choose() if first else 1)
+
+    def ping(sock) -> None:
+        if not sock.closing and not sock.closed:
+            sock.last_ping = time.time()
+            sock.send(packet.Packet(packet.PING))
+
     def _send_ping(self) -> None:
-        first = not self.__dict__.get("pinged")
-        self.pinged = True
-        self.server.sleep(self.server.ping_interval * (choose() if first else 1))
-        if not self.closing and not self.closed:
-            self.last_ping = time.time()
-            self.send(packet.Packet(packet.PING))
+        self.server.sleep(ping_delay(self))
+        ping(self)
 
     _send_ping.spread = True
     Socket._send_ping = _send_ping
+    if call_later is not None:
+
+        def schedule_ping(self) -> None:
+            if self.last_ping:  # the previous ping was answered (or this is the first)
+                self.last_ping = None
+                call_later(ping_delay(self), ping, self)
+
+        Socket.schedule_ping = schedule_ping

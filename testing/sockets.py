@@ -99,8 +99,16 @@ class LiveSocket(Closing):
 class RawSocket(Closing):
     """A Socket.IO client over a raw WebSocket that does only what the test tells it."""
 
-    def __init__(self, base_url: str, cookie: str = "", origin: str | None = None, timeout: float = 10):
+    def __init__(
+        self,
+        base_url: str,
+        cookie: str = "",
+        origin: str | None = None,
+        timeout: float = 10,
+        answers_pings: bool = True,
+    ):
         headers = [f"Cookie: {cookie}"] if cookie else []
+        self.answers_pings = answers_pings
         self.ws = websocket.create_connection(
             websocket_url(base_url),
             header=headers,
@@ -182,7 +190,7 @@ class RawSocket(Closing):
                 if opcode != websocket.ABNF.OPCODE_TEXT:
                     continue
                 packet = data.decode()
-                if packet == PING:
+                if packet == PING and self.answers_pings:
                     self.ws.send(PONG)
                 with self._changed:
                     self.packets.append(packet)

@@ -159,7 +159,7 @@ def test_a_large_request_body_gives_the_loop_back_between_reads():
 
 
 def test_a_sockets_first_ping_comes_after_a_random_part_of_the_interval_then_every_interval(monkeypatch):
-    monkeypatch.setattr(Socket, "_send_ping", Socket._send_ping)  # put back after the test
+    _put_pings_back_after_the_test(monkeypatch)
     spread_pings(choose=lambda: 0.25)
     slept, sent = [], []
     sock = Socket.__new__(Socket)
@@ -172,3 +172,137 @@ def test_a_sockets_first_ping_comes_after_a_random_part_of_the_interval_then_eve
 
     assert slept == [5.0, 20]
     assert [p.packet_type for p in sent] == [packet.PING, packet.PING]
+
+
+def test_pings_wait_as_event_loop_timers_not_a_task_per_socket(monkeypatch):
+    """With the server's ``call_later`` no socket keeps a green thread asleep for its next ping."""
+    _put_pings_back_after_the_test(monkeypatch)
+    timers, sent = [], []
+    spread_pings(choose=lambda: 0.5, call_later=lambda seconds, fn, *args: timers.append((seconds, fn, args)))
+    sock = Socket.__new__(Socket)
+    sock.server = SimpleNamespace(ping_interval=20, start_background_task=_no_task)
+    sock.closing = sock.closed = False
+    sock.last_ping = 1.0  # as python-engineio leaves a new socket
+    sock.send = sent.append
+
+    sock.schedule_ping()
+    sock.schedule_ping()  # not answered yet: no second timer
+    assert [seconds for seconds, _, _ in timers] == [10.0] and sock.last_ping is None
+
+    _, fire, args = timers.pop()
+    fire(*args)
+    assert [p.packet_type for p in sent] == [packet.PING] and sock.last_ping
+
+    sock.schedule_ping()  # the pong came
+    assert [seconds for seconds, _, _ in timers] == [20]
+
+    sock.closed = True
+    _, fire, args = timers.pop()
+    fire(*args)
+    assert len(sent) == 1  # a closed socket is not pinged
+
+
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_eventlet_call_later_runs_from_the_loop_without_a_green_thread():
+    import eventlet
+    from greenlet import getcurrent
+
+    from serving.eventlet_server import call_later
+
+    ran = []
+    hub = eventlet.hubs.get_hub()
+    call_later(0.01, lambda value: ran.append((value, getcurrent() is hub.greenlet)), "ping")
+    eventlet.sleep(0.1)
+    assert ran == [("ping", True)]
+
+
+def _put_pings_back_after_the_test(monkeypatch):
+    monkeypatch.setattr(Socket, "_send_ping", Socket._send_ping)
+    monkeypatch.setattr(Socket, "schedule_ping", Socket.schedule_ping)
+
+
+def _no_task(*_args):
+    raise AssertionError("a ping must not start a task")
+
+
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_an_idle_eventlet_websocket_keeps_one_green_thread_and_writes_when_asked(monkeypatch):
+    """python-engineio keeps three per socket (handler, writer, ping task): here only the
+    handler stays while the socket is idle; a packet put starts a writer that ends when done."""
+    import engineio
+    import eventlet
+    from engineio.async_drivers import eventlet as engineio_eventlet
+    from eventlet import wsgi
+
+    from serving import eventlet_server
+    from serving.eventlet_writes import write_on_demand
+
+    _put_pings_back_after_the_test(monkeypatch)
+    monkeypatch.setitem(engineio_eventlet._async, "queue", engineio_eventlet._async["queue"])
+    monkeypatch.setitem(engineio_eventlet._async, "websocket", engineio_eventlet._async["websocket"])
+    monkeypatch.setattr(Socket, "_websocket_handler", Socket._websocket_handler)
+    spread_pings(choose=lambda: 0.5, call_later=eventlet_server.call_later)
+    eventlet_server.guard_websockets(1000)
+    write_on_demand()
+
+    server = engineio.Server(async_mode="eventlet", ping_interval=0.4, ping_timeout=5)
+    server.on("message", lambda sid, data: server.send(sid, f"echo {data}"))
+    listener = eventlet.listen(("127.0.0.1", 0))
+    serving = eventlet.spawn(
+        wsgi.server,
+        listener,
+        engineio.WSGIApp(server),
+        protocol=eventlet_server.FileReleasingProtocol,
+        log_output=False,
+    )
+    try:
+        _open_engineio_websocket(listener)  # the first also starts Engine.IO's service task
+        eventlet.sleep(0.05)
+        before = _live_green_threads()
+        ws = _open_engineio_websocket(listener)
+        eventlet.sleep(0.05)
+        assert _live_green_threads() - before == 1  # its handler alone, waiting to read
+
+        assert _read_text_frame(ws) == "2"  # a ping, from a timer
+        _send_text_frame(ws, "3")
+        _send_text_frame(ws, "4hello")
+        assert _read_text_frame(ws) == "4echo hello"
+        eventlet.sleep(0.05)
+        assert _live_green_threads() - before == 1
+        assert _read_text_frame(ws) == "2"  # the next ping, after the pong
+    finally:
+        serving.kill()
+        listener.close()
+
+
+def _open_engineio_websocket(listener):
+    import eventlet
+
+    ws = eventlet.connect(listener.getsockname()).makefile("rwb")
+    ws.write(
+        b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    ws.flush()
+    assert _read_head(ws).startswith(b"HTTP/1.1 101")
+    assert _read_text_frame(ws).startswith("0{")  # the open packet, written by a writer started for it
+    return ws
+
+
+def _live_green_threads() -> int:
+    from greenlet import greenlet
+
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, greenlet) and obj and not obj.dead)
+
+
+def _read_text_frame(file) -> str:
+    first, length = file.read(2)
+    assert first == 0x81 and length < 126
+    return file.read(length).decode()
+
+
+def _send_text_frame(file, text: str) -> None:
+    data = text.encode()
+    file.write(bytes([0x81, 0x80 | len(data), 0, 0, 0, 0]) + data)  # masked with a zero mask
+    file.flush()

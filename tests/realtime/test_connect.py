@@ -6,6 +6,7 @@ import pytest
 import requests
 import socketio
 
+from testing.processes import wait_until
 from testing.server import OTHER_ORIGIN, start_server
 from testing.shopper import Shopper
 from testing.sockets import LiveSocket, RawSocket, http_after_websocket
@@ -92,6 +93,14 @@ def test_polling_transport_is_served_too(live, shopper_http, connect):
     assert sock.call("sync", {"after_seq": 0})["ok"] is True
 
 
+def test_a_polling_socket_upgrades_to_websocket_as_the_browser_does(live, shopper_http, connect):
+    """socket.io-client starts on long-polling and moves to the WebSocket (the probe,
+    then UPGRADE): acks and pushes keep coming after the move."""
+    sock = connect(shopper_http, transports=("polling", "websocket"))
+    wait_until(lambda: sock.client.transport() == "websocket", "the upgrade to the WebSocket", 10)
+    assert sock.call("sync", {"after_seq": 0})["ok"] is True
+
+
 def test_a_closed_websocket_carries_no_more_http(live):
     """Bytes after a WebSocket's close are never parsed as another request."""
     assert b"HTTP/" not in http_after_websocket(live.url)
@@ -119,5 +128,22 @@ def test_the_heartbeat_comes_from_the_settings(tmp_path_factory):
             assert (opened["pingInterval"], opened["pingTimeout"]) == (2000, 3000)
             raw.connect_namespace()
             raw.wait_for(lambda packet: packet == "2", "a ping", timeout=30)
+    finally:
+        server.stop()
+
+
+def test_pings_go_on_after_each_pong_and_a_socket_that_stops_answering_is_closed(tmp_path_factory):
+    """Every ping after the first is scheduled by the pong to the one before; a
+    client that stops answering is closed by the server (the dead-socket check)."""
+    server = start_server(tmp_path_factory, SOCKETIO_PING_INTERVAL="1", SOCKETIO_PING_TIMEOUT="1")
+    try:
+        cookie = Shopper(server.url).register("Pia").cookie_header
+        dead = RawSocket(server.url, cookie, answers_pings=False)
+        with RawSocket(server.url, cookie) as alive, dead:
+            alive.connect_namespace()
+            dead.connect_namespace()
+            assert dead.closed(timeout=30), dead.packets
+            alive.wait_for(lambda _: alive.packets.count("2") >= 3, "three pings", timeout=30)
+            assert not alive.ended.is_set()
     finally:
         server.stop()
