@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from shop import metrics
 from shop.cart import guest
-from shop.services import cart, messages, navigation, notifications
+from shop.services import accounts, cart, messages, navigation, notifications
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -75,10 +75,29 @@ def read_inbox_position() -> None:
     """
     if request.endpoint in NO_PAGE_ENDPOINTS or not current_user.is_authenticated:
         return
-    if request.method in PAGE_METHODS:
-        g.navigation = navigation.read(current_user.id)
+    if _is_page():
+        if "navigation" not in g:  # read with the login (load_user) unless the user was loaded before
+            g.navigation = navigation.read(current_user.id)
     else:
         g.inbox_position = notifications.position(current_user.id)
+
+
+def load_user(token: str) -> accounts.SessionUser | None:
+    """Flask-Login's user loader: the login session's user; for a page, with its navigation
+    in the same statement (what read_inbox_position would read next)."""
+    if not _is_page():
+        return accounts.load_session_user(token)
+    row = accounts.session_row(token, navigation.COLUMNS)
+    if row is None:
+        return None
+    g.navigation = navigation.of_row(row)
+    return accounts.session_user(row, token)
+
+
+def _is_page() -> bool:
+    """A request for a page: a GET or HEAD of a route that shows one (a socket event has no route)."""
+    endpoint = request.endpoint
+    return endpoint is not None and endpoint not in NO_PAGE_ENDPOINTS and request.method in PAGE_METHODS
 
 
 def navigation_counts() -> dict:

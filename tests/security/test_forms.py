@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shop.extensions import db
 from shop.models import Address, CartItem, Order, Product, User
@@ -431,3 +431,21 @@ def test_order_totals_are_computed_on_the_server_at_checkout(app, world, client)
     order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
     assert order.id != world.order.id
     assert (order.items_cents, order.shipping_cents, order.total_cents) == (999, 490, 999 + 490)
+
+
+def test_each_session_gets_its_own_token_on_every_page(csrf_app):
+    """The frame's token is signed once per session's secret: the same browser's pages
+    give one that works, another browser's never works here."""
+    world = World()
+    first, second = signed_in_admin(csrf_app), signed_in_admin(csrf_app)
+    mine = {csrf_token(first, path) for path in ("/", "/cart", "/orders", "/account")}
+    theirs = csrf_token(second, "/cart")
+
+    assert len(mine) == 1 and theirs not in mine
+    refused = first.post(f"/cart/add/{world.product.id}", data={"csrf_token": theirs, "quantity": "1"})
+    assert refused.status_code == 400
+    for browser, token in ((first, mine.pop()), (second, theirs)):
+        added = browser.post(f"/cart/add/{world.product.id}", data={"csrf_token": token, "quantity": "1"})
+        assert added.status_code == 302
+    in_cart = select(func.sum(CartItem.quantity)).where(CartItem.user_id == world.admin.id)
+    assert db.session.scalar(in_cart) == 2
