@@ -96,3 +96,15 @@ def test_the_frame_links_follow_the_script_root(client, auth, shopper):
     assert b'href="/shop/static/css/shop.css"' in mounted and b'href="/shop/orders"' in mounted
     assert b'href="/static/css/shop.css"' in plain and b'href="/orders"' in plain
     assert b"/shop/" not in plain
+
+
+def test_a_form_reads_its_login_and_its_inbox_position_in_one_statement(client, auth, shopper):
+    teapot = make_product()
+    auth.login()
+
+    with statements_run() as run:
+        assert client.post(f"/cart/add/{teapot.id}", data={"quantity": 1}).status_code == 302
+
+    logins = [s for s in run if "login_sessions" in s]
+    assert len(logins) == 1 and "inbox_epoch" in logins[0]
+    assert [s for s in run if "inbox_epoch" in s] == logins

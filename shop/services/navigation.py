@@ -29,8 +29,10 @@ def _counts(user_id) -> tuple:
     )
 
 
-# The navigation as columns of a query already reading the user (the page's login lookup).
-COLUMNS = (User.inbox_epoch, User.last_seq, *_counts(User.id))
+# The navigation, and the inbox position alone, as columns of a query already reading the
+# user (the request's login lookup).
+POSITION = (User.inbox_epoch, User.last_seq)
+COLUMNS = (*POSITION, *_counts(User.id))
 
 _USER = bindparam("user_id")
 # Built once: a statement object keeps its compiled form and cache key.
