@@ -7,10 +7,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import BASE_DIR, Config, config_from_env, database_uri
 from shop.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 from shop.formatting import register_template_filters
-from shop.services import accounts
+from shop.frame import init_frame
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
-from shop.web import init_web, upload_limit
+from shop.web import init_web, load_user, upload_limit
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
@@ -42,10 +42,11 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     cache.init_app(app)
     csrf.init_app(app)
+    init_frame(app)  # after CSRFProtect: its csrf_token global, signed once per session
     limiter.init_app(app)
     mail.init_app(app)
     login_manager.init_app(app)
-    login_manager.user_loader(accounts.load_session_user)
+    login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # login sessions are revocable rows instead

@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from shop import metrics
 from shop.cart import guest
-from shop.services import cart, messages, navigation, notifications
+from shop.services import accounts, cart, messages, navigation, notifications
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -75,10 +75,37 @@ def read_inbox_position() -> None:
     """
     if request.endpoint in NO_PAGE_ENDPOINTS or not current_user.is_authenticated:
         return
+    # Read with the login (load_user) unless the user was loaded before this request.
     if request.method in PAGE_METHODS:
-        g.navigation = navigation.read(current_user.id)
-    else:
+        if "navigation" not in g:
+            g.navigation = navigation.read(current_user.id)
+    elif "inbox_position" not in g:
         g.inbox_position = notifications.position(current_user.id)
+
+
+def load_user(token: str) -> accounts.SessionUser | None:
+    """Flask-Login's user loader: the login session's user, with what read_inbox_position
+    would read next in the same statement (a page's navigation, a form's inbox position)."""
+    kind = _request_kind()
+    if kind is None:
+        return accounts.load_session_user(token)
+    row = accounts.session_row(token, navigation.COLUMNS if kind == "page" else navigation.POSITION)
+    if row is None:
+        return None
+    if kind == "page":
+        g.navigation = navigation.of_row(row)
+    else:
+        g.inbox_position = (row.inbox_epoch, row.last_seq)
+    return accounts.session_user(row, token)
+
+
+def _request_kind() -> str | None:
+    """ "page" (a GET or HEAD of a route that shows one), "form" (any other method of a route
+    that may show one), None (static files, socket events: no route)."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in NO_PAGE_ENDPOINTS:
+        return None
+    return "page" if request.method in PAGE_METHODS else "form"
 
 
 def navigation_counts() -> dict:

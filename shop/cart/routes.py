@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from shop.cart import guest
-from shop.forms import ActionForm, CheckoutForm, QuantityForm, require_valid
+from shop.forms import CheckoutForm, QuantityForm, require_valid
 from shop.services import cart as cart_service
 from shop.services import catalog, orders, payment_methods
 from shop.services import checkout as checkout_service
@@ -29,7 +29,7 @@ def add(product_id: int):
         product = catalog.get_product(product_id)
         watching = current_user.is_authenticated and catalog.is_watching(current_user.id, product_id)
         return render_template(
-            "catalog/product.html", product=product, form=form, action_form=ActionForm(), watching=watching
+            "catalog/product.html", product=product, form=form, watching=watching
         ), exc.status
     flash("Added to your cart.", "success")
     return redirect(url_for("cart.view"))
@@ -102,8 +102,6 @@ def render_cart():
     return render_template(
         "cart/cart.html",
         quote=checkout_service.quote_cart(cart),
-        quantity_form=QuantityForm(),
-        action_form=ActionForm(),
     )
 
 

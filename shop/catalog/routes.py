@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from shop.cart import guest
 from shop.catalog import cards
 from shop.extensions import cache
-from shop.forms import ActionForm, QuantityForm, page_number
+from shop.forms import page_number
 from shop.services import catalog
 from shop.services.errors import DomainError
 
@@ -47,9 +47,8 @@ def product(product_id: int):
     """One product, with add-to-cart or, when sold out, a back-in-stock alert."""
     item = catalog.product_page(product_id)
     watching = current_user.is_authenticated and catalog.is_watching(current_user.id, item.id)
-    return render_template(
-        "catalog/product.html", product=item, form=QuantityForm(), action_form=ActionForm(), watching=watching
-    )
+    # No form object: the page's quantity starts at 1, its forms carry the session's CSRF token.
+    return render_template("catalog/product.html", product=item, form=None, watching=watching)
 
 
 @bp.route("/products/<int:product_id>/watch", methods=["POST"])

@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shop.forms import ActionForm, MessageForm, page_number, send_from_form
+from shop.forms import MessageForm, page_number, send_from_form
 from shop.services import messages, orders, push
 from shop.services.errors import DomainError
 from shop.services.messages import Reader
@@ -58,7 +58,6 @@ def render_detail(order, message_form: MessageForm | None = None):
     return render_template(
         "orders/detail.html",
         order=order,
-        action_form=ActionForm(),
         thread=thread,
         message_form=form,
         push_offer=push.offers_push(current_user.id),

@@ -14,7 +14,8 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
+from flask_login import UserMixin
+from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,9 +182,28 @@ def start_session(user_id: int, user_agent: str = "", ip: str = "") -> str:
     return token
 
 
-# Built once (a statement keeps its compiled form and cache key): SessionRules.live with parameters.
+@dataclass(frozen=True, eq=False)
+class SessionUser(UserMixin):
+    """Who a live login session signs in, as a request or socket event needs it.
+
+    Read with one Core statement rather than loading the ORM User: every
+    request and socket event asks for it, and nothing they do with the
+    signed-in user needs more than these (routes that change the account
+    load it by id in their own transaction).
+    """
+
+    id: int
+    name: str
+    is_admin: bool
+    login_token: str
+
+    def get_id(self) -> str:
+        return self.login_token
+
+
+# SessionRules.live with parameters; each statement built once (it keeps its compiled form and cache key).
 _SESSION_USER = (
-    select(User, LoginSession.last_seen_at)
+    select(User.id, User.name, User.is_admin, LoginSession.last_seen_at)
     .join(LoginSession, LoginSession.user_id == User.id)
     .where(
         LoginSession.token == bindparam("token"),
@@ -193,21 +213,30 @@ _SESSION_USER = (
 )
 
 
-def load_session_user(token: str) -> User | None:
-    """The user of a live login session: one query, asked on every request and socket event.
+@cache
+def _session_user_with(columns: tuple) -> Select:
+    return _SESSION_USER.add_columns(*columns)
+
+
+def load_session_user(token: str) -> SessionUser | None:
+    """The user of a live login session: one query, asked on every request and socket event."""
+    row = session_row(token)
+    return None if row is None else session_user(row, token)
+
+
+def session_row(token: str, columns: tuple = ()) -> Row | None:
+    """A live login session's user (id, name, is_admin) and ``columns`` of that User, in one query.
 
     An expired session signs nobody in. "Last seen" is written only once it is
     LOGIN_SESSION_TOUCH_SECONDS old, so a busy browser writes a few times an
-    hour, not on every request.
+    hour, not on every request. The query runs on the request's own
+    connection and transaction (what it reads next sees the same database).
     """
     rules, now = _rules(), utcnow()
-    row = db.session.execute(
-        _SESSION_USER, {"token": token, "idle_since": now - rules.idle, "born_since": now - rules.lifetime}
-    ).first()
-    if row is None:
-        return None
-    user, last_seen = row
-    if now - last_seen >= rules.touch_every:
+    statement = _session_user_with(columns) if columns else _SESSION_USER
+    bounds = {"token": token, "idle_since": now - rules.idle, "born_since": now - rules.lifetime}
+    row = db.session.connection().execute(statement, bounds).first()
+    if row is not None and now - row.last_seen_at >= rules.touch_every:
         with write_transaction() as session:
             session.execute(
                 update(LoginSession)
@@ -215,8 +244,11 @@ def load_session_user(token: str) -> User | None:
                 .values(last_seen_at=now)
                 .execution_options(synchronize_session=False)
             )
-    user.login_token = token
-    return user
+    return row
+
+
+def session_user(row: Row, token: str) -> SessionUser:
+    return SessionUser(row.id, row.name, row.is_admin, token)
 
 
 def end_session(token: str) -> None:

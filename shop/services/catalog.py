@@ -312,12 +312,14 @@ def unwatch(user_id: int, product_id: int) -> None:
 
 
 def is_watching(user_id: int, product_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(StockWatch.id).where(StockWatch.user_id == user_id, StockWatch.product_id == product_id)
-        )
-        is not None
-    )
+    found = db.session.connection().execute(_WATCHING, {"user_id": user_id, "product_id": product_id})
+    return found.first() is not None
+
+
+# Built once (a statement keeps its compiled form and cache key): every product page asks it.
+_WATCHING = select(StockWatch.id).where(
+    StockWatch.user_id == bindparam("user_id"), StockWatch.product_id == bindparam("product_id")
+)
 
 
 def _wake_watchers(session: Session, product: Product, url: str) -> None:

@@ -18,12 +18,13 @@ so it adds no lock cycle.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
 from shop.models import AdminChange, User
+from shop.models.base import utcnow
 from shop.realtime import publisher
 from shop.services.errors import DomainError
 
@@ -159,21 +160,26 @@ def _write_pending(session: Session) -> None:
         return
     _lock_feed(session)
     position = session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
-    for change in pending:
-        position += 1
-        row = AdminChange(
-            position=position,
-            kind=change.kind,
-            entity_id=change.entity_id,
-            version=change.version,
-            actor_id=change.actor_id,
-            actor=_actor_name(session, change.actor_id),
-            summary=change.summary[:300],
-            data=change.data,
-        )
-        session.add(row)
-        session.flush()
-        publisher.queue_admin_change(session, row)
+    actors = {change.actor_id: _actor_name(session, change.actor_id) for change in pending}
+    now = utcnow()
+    rows = [
+        {
+            "position": position + number,
+            "kind": change.kind,
+            "entity_id": change.entity_id,
+            "version": change.version,
+            "actor_id": change.actor_id,
+            "actor": actors[change.actor_id],
+            "summary": change.summary[:300],
+            "data": change.data,
+            "created_at": now,
+        }
+        for number, change in enumerate(pending, start=1)
+    ]
+    # One INSERT for all of them, on the transaction's connection (never changed after: no flush).
+    session.connection().execute(insert(AdminChange.__table__), rows)
+    for row in rows:
+        publisher.queue_admin_change(session, AdminChange(**row))
 
 
 @event.listens_for(Session, "after_rollback")

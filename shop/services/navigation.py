@@ -14,20 +14,29 @@ from sqlalchemy import bindparam, func, select
 from shop.extensions import db
 from shop.models import CartItem, Notification, User
 
+
+def _counts(user_id) -> tuple:
+    """The cart and unread counts of ``user_id`` (a parameter, or a column to correlate with)."""
+    return (
+        select(func.coalesce(func.sum(CartItem.quantity), 0))
+        .where(CartItem.user_id == user_id)
+        .scalar_subquery()
+        .label("cart_count"),
+        select(func.count())
+        .where(Notification.user_id == user_id, ~Notification.read)
+        .scalar_subquery()
+        .label("unread_count"),
+    )
+
+
+# The navigation, and the inbox position alone, as columns of a query already reading the
+# user (the request's login lookup).
+POSITION = (User.inbox_epoch, User.last_seq)
+COLUMNS = (*POSITION, *_counts(User.id))
+
 _USER = bindparam("user_id")
 # Built once: a statement object keeps its compiled form and cache key.
-_READ = select(
-    User.inbox_epoch,
-    User.last_seq,
-    select(func.coalesce(func.sum(CartItem.quantity), 0))
-    .where(CartItem.user_id == _USER)
-    .scalar_subquery()
-    .label("cart_count"),
-    select(func.count())
-    .where(Notification.user_id == _USER, ~Notification.read)
-    .scalar_subquery()
-    .label("unread_count"),
-).where(User.id == _USER)
+_READ = select(User.inbox_epoch, User.last_seq, *_counts(_USER)).where(User.id == _USER)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,12 @@ class Navigation:
 
 def read(user_id: int) -> Navigation:
     """The user's inbox position and counts, as of one moment."""
-    row = db.session.execute(_READ, {"user_id": user_id}).one_or_none()
+    row = db.session.connection().execute(_READ, {"user_id": user_id}).one_or_none()
     if row is None:  # the account was deleted since its session was looked up
         return Navigation("", 0, 0, 0)
+    return of_row(row)
+
+
+def of_row(row) -> Navigation:
+    """The navigation from a row holding COLUMNS."""
     return Navigation(row.inbox_epoch, row.last_seq, row.cart_count, row.unread_count)

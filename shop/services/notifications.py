@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shop import metrics
 from shop.extensions import db
 from shop.models import Notification, User
+from shop.models.base import utcnow
 from shop.models.notification import ADMIN_KINDS
 from shop.realtime import publisher
 from shop.services.mail import record_seen
@@ -34,11 +35,22 @@ def notify(
         .returning(User.last_seq)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    notification = Notification(
-        user_id=user_id, seq=seq, kind=kind, title=title, body=body, url=url, data=data or {}
-    )
-    session.add(notification)
-    session.flush()
+    fields = {
+        "user_id": user_id,
+        "seq": seq,
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "url": url,
+        "data": data or {},
+        "created_at": utcnow(),
+        "read": False,
+        "pushed": False,
+    }
+    # One INSERT on the transaction's connection, not the unit of work's flush: the row is
+    # never changed in this transaction, and the object returned is the row as written.
+    inserted = insert(Notification.__table__).values(fields).returning(Notification.__table__.c.id)
+    notification = Notification(id=session.connection().execute(inserted).scalar_one(), **fields)
     publisher.queue_notification(session, notification)
     return notification
 

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,6 +18,7 @@ from shop.models import (
     OrderItem,
     OrderPaymentEvent,
     Product,
+    User,
 )
 from shop.models.base import utcnow
 from shop.models.mail import CANCELLATION, CONFIRMATION
@@ -226,7 +227,7 @@ def record_order_change(
         "updated_at": order.updated_at.isoformat() if order.updated_at else None,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "total_cents": order.total_cents,
-        "customer": order.user.name,
+        "customer": session.scalar(select(User.name).where(User.id == order.user_id)),
     }
     record(session, Change("order", order.id, order.version, actor_id, summary, data))
 
@@ -305,7 +306,7 @@ def _create_order(
             "status": order.status,
             "total_cents": order.total_cents,
             "payment_status": order.payment_status,
-            "customer": order.user.name,
+            "customer": session.scalar(select(User.name).where(User.id == order.user_id)),
             "created_at": order.created_at.isoformat(),
         },
     )
@@ -366,16 +367,19 @@ def _restore_stock(session: Session, order: Order, actor_id: int | None) -> None
 def _transition(session: Session, order: Order, status: str, actor_id: int, note: str) -> None:
     if status not in NEXT_STATUSES.get(order.status, ()):
         raise InvalidTransition(f"Order #{order.id} is {order.status}: it cannot become {status}.")
-    previous = order.status
-    order.status = status
-    order.updated_at = utcnow()
-    # Added by id, not appended to order.events: appending would load the whole timeline first.
-    session.add(
-        OrderEvent(order_id=order.id, from_status=previous, to_status=status, actor_id=actor_id, note=note)
-    )
+    previous, now = order.status, utcnow()
+    # Written as statements, not by the unit of work's flush (the order's new status and time set
+    # as loaded); the event is added by id: appending to order.events would load the timeline.
+    connection = session.connection()
+    moved = update(Order.__table__).where(Order.id == order.id).values(status=status, updated_at=now)
+    connection.execute(moved)
+    set_committed_value(order, "status", status)
+    set_committed_value(order, "updated_at", now)
+    event = {"order_id": order.id, "from_status": previous, "to_status": status, "actor_id": actor_id}
+    connection.execute(insert(OrderEvent.__table__).values(**event, note=note, created_at=now))
     if status == CANCELLED:
         _restore_stock(session, order, actor_id)
-    session.flush()
+        session.flush()
     record_order_change(session, order, actor_id, f"status {previous} → {status}", note)
     notify(
         session,

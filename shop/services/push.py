@@ -36,7 +36,7 @@ from flask import Flask, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,8 +198,18 @@ def offers_push(user_id: int) -> bool:
     on for none of their devices (the browser keeps it from coming back once answered)."""
     if not current_app.config["PUSH_ENABLED"]:
         return False
-    orders = db.session.scalar(select(func.count()).select_from(Order).where(Order.user_id == user_id))
-    return orders == 1 and not db.session.scalar(select(exists().where(PushSubscription.user_id == user_id)))
+    row = db.session.connection().execute(_OFFER_FACTS, {"user_id": user_id}).one()
+    return row.orders == 1 and not row.devices
+
+
+# Built once (it keeps its compiled form): asked on every order page. Orders counted up to two.
+_OFFER_FACTS = select(
+    select(func.count())
+    .select_from(select(Order.id).where(Order.user_id == bindparam("user_id")).limit(2).subquery())
+    .scalar_subquery()
+    .label("orders"),
+    exists().where(PushSubscription.user_id == bindparam("user_id")).label("devices"),
+)
 
 
 def devices_of(user_id: int) -> list[PushSubscription]:

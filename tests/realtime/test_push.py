@@ -26,6 +26,7 @@ def test_the_owner_hears_of_the_admins_status_change(live, admin_http, connect):
     assert note["data"] == {"order_id": order_id, "status": "processing", "previous_status": "placed"}
     assert note["read"] is False
     assert note["created_at"].endswith("+00:00")
+    assert sock.call("sync", {"after_seq": 0})["notifications"] == [note]  # pushed as it was stored
 
 
 def test_the_admins_room_hears_every_status_change(live, admin_http, connect):

@@ -6,12 +6,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shop.extensions import db
 from shop.models import Address, CartItem, Order, Product, User
 from testing.apps import build, get_rules, make_config, post_rules
-from testing.data import PASSWORD, World, make_user, snapshot
+from testing.data import PASSWORD, World, fill_cart, make_user, snapshot
 from testing.images import photo
 from testing.shopper import checkout_fields, checkout_form
 
@@ -431,3 +431,24 @@ def test_order_totals_are_computed_on_the_server_at_checkout(app, world, client)
     order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
     assert order.id != world.order.id
     assert (order.items_cents, order.shipping_cents, order.total_cents) == (999, 490, 999 + 490)
+
+
+def test_each_session_gets_its_own_token_on_every_page(csrf_app):
+    """Every form of a browser's pages carries a token of its own session (the frame's is
+    signed once per session's secret); another browser's never works here."""
+    world = World()
+    first, second = signed_in_admin(csrf_app), signed_in_admin(csrf_app)
+    fill_cart(world.admin, world.product)
+    products = [f"/products/{product.id}" for product in (world.product, world.sold_out)]
+    pages = ["/", "/cart", *products, "/orders", "/account"]
+    mine = {token.decode() for path in pages for token in CSRF_TOKEN.findall(first.get(path).data)}
+    theirs = csrf_token(second, "/cart")
+
+    assert mine and theirs not in mine
+    refused = first.post(f"/cart/add/{world.product.id}", data={"csrf_token": theirs, "quantity": "1"})
+    assert refused.status_code == 400
+    for browser, token in [(first, token) for token in mine] + [(second, theirs)]:
+        added = browser.post(f"/cart/add/{world.product.id}", data={"csrf_token": token, "quantity": "1"})
+        assert added.status_code == 302
+    in_cart = select(func.sum(CartItem.quantity)).where(CartItem.user_id == world.admin.id)
+    assert db.session.scalar(in_cart) == 2 + len(mine)
