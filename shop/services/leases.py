@@ -8,13 +8,35 @@ mid-send); an outcome is recorded only by the sender that still holds it.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from shop.extensions import db
+from shop.models import Notification, User
 from shop.models.base import utcnow
 from shop.models.leased import PENDING
 from shop.services.transaction import write_transaction
+
+
+def people_due(decided, cutoff: datetime, limit: int, *conditions) -> list[int]:
+    """The people (oldest first) with a notification after both ``decided`` (the User
+    column of what a planner already decided on) and what they saw, written before
+    ``cutoff``: a plain read, the planner then locks each person."""
+    decided_up_to = case((decided > User.seen_seq, decided), else_=User.seen_seq)
+    due = db.session.scalars(
+        select(User.id)
+        .join(Notification, (Notification.user_id == User.id) & (Notification.seq == decided_up_to + 1))
+        .where(
+            User.last_seq > decided,
+            User.last_seq > User.seen_seq,
+            Notification.created_at <= cutoff,
+            *conditions,
+        )
+        .order_by(Notification.created_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    return list(due)
 
 
 def due(model, now: datetime):

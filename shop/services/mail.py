@@ -85,24 +85,11 @@ def mark_seen(user_id: int, up_to_seq: int) -> int:
 # -- planning digests -----------------------------------------------------------------
 
 
-def _decided_up_to():
-    return case((User.mailed_seq > User.seen_seq, User.mailed_seq), else_=User.seen_seq)
-
-
 def plan_digests(now: datetime | None = None) -> int:
     """Decide the digests that are due; how many were written."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"])
-    due = db.session.scalars(
-        select(User.id)
-        .join(Notification, (Notification.user_id == User.id) & (Notification.seq == _decided_up_to() + 1))
-        .where(
-            User.last_seq > User.mailed_seq, User.last_seq > User.seen_seq, Notification.created_at <= cutoff
-        )
-        .order_by(Notification.created_at)
-        .limit(PLANS_PER_RUN)
-    ).all()
-    db.session.rollback()
+    due = leases.people_due(User.mailed_seq, cutoff, PLANS_PER_RUN)
     return sum(_plan_for(user_id, cutoff) for user_id in due)
 
 

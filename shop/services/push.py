@@ -225,27 +225,12 @@ def devices_of(user_id: int) -> list[PushSubscription]:
 # -- planning ----------------------------------------------------------------------------------
 
 
-def _decided_up_to():
-    return case((User.pushed_seq > User.seen_seq, User.pushed_seq), else_=User.seen_seq)
-
-
 def plan_pushes(now: datetime | None = None) -> int:
     """Decide the pushes that are due; how many were written."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_PUSH_DELAY_SECONDS"])
-    due = db.session.scalars(
-        select(User.id)
-        .join(Notification, (Notification.user_id == User.id) & (Notification.seq == _decided_up_to() + 1))
-        .where(
-            User.last_seq > User.pushed_seq,
-            User.last_seq > User.seen_seq,
-            Notification.created_at <= cutoff,
-            exists().where(PushSubscription.user_id == User.id),
-        )
-        .order_by(Notification.created_at)
-        .limit(PLANS_PER_RUN)
-    ).all()
-    db.session.rollback()
+    with_devices = exists().where(PushSubscription.user_id == User.id)
+    due = leases.people_due(User.pushed_seq, cutoff, PLANS_PER_RUN, with_devices)
     return sum(_plan_for(user_id, cutoff) for user_id in due)
 
 
