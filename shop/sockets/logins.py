@@ -12,7 +12,7 @@ turn by every other runnable handshake).
 """
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -21,6 +21,7 @@ from shop.extensions import db, socketio
 from shop.services import accounts, notifications
 from shop.services.accounts import SocketIdentity
 from shop.services.notifications import SyncAsk
+from shop.sockets.tasks import TaskWhileBusy
 
 BATCH = 500  # keys per batch: well under SQLite's limit of bound parameters
 WAIT_SECONDS = 30  # a check not answered by then is refused as busy (the checker would have failed)
@@ -37,7 +38,6 @@ class _Waiter:
     error: BaseException | None = None
 
 
-@dataclass
 class Batched:
     """Questions asked by many handlers at once, answered by one task in batches.
 
@@ -45,33 +45,29 @@ class Batched:
     it leaves out gets None); handlers asking the same key share its answer.
     """
 
-    app: Flask
-    answer: Callable[[list[Hashable]], dict[Hashable, Any]]
-    waiting: dict[Hashable, list[_Waiter]] = field(default_factory=dict)
-    task: Any = None
+    def __init__(self, app: Flask, answer: Callable[[list[Hashable]], dict[Hashable, Any]]) -> None:
+        self.app = app
+        self.answer = answer
+        self.waiting: dict[Hashable, list[_Waiter]] = {}
+        self.task = TaskWhileBusy(self._answer_next, lambda: bool(self.waiting))
 
     def ask(self, key: Hashable) -> Any:
         """The answer for ``key``; CheckFailed when its batch failed or took too long."""
         waiter = _Waiter(socketio.server.eio.create_event())
-        self.waiting.setdefault(key, []).append(waiter)
-        if self.task is None:
-            self.task = socketio.start_background_task(self._answer_while_asked)
+        with self.task.lock:
+            self.waiting.setdefault(key, []).append(waiter)
+        self.task.wake()
         if not waiter.event.wait(WAIT_SECONDS):
             raise CheckFailed("the batch was not answered in time")
         if waiter.error is not None:
             raise CheckFailed(repr(waiter.error)) from waiter.error
         return waiter.result
 
-    def _answer_while_asked(self) -> None:
-        try:
-            socketio.sleep(0)  # let the handlers that are ready ask first
-            while self.waiting:
-                keys = list(self.waiting)[:BATCH]
-                self._answer({key: self.waiting.pop(key) for key in keys})
-        finally:
-            self.task = None
-        if self.waiting:  # asked while the task was ending
-            self.task = socketio.start_background_task(self._answer_while_asked)
+    def _answer_next(self) -> None:
+        socketio.sleep(0)  # let the handlers that are ready ask first
+        with self.task.lock:
+            batch = {key: self.waiting.pop(key) for key in list(self.waiting)[:BATCH]}
+        self._answer(batch)
 
     def _answer(self, batch: dict[Hashable, list[_Waiter]]) -> None:
         found: dict[Hashable, Any] = {}

@@ -32,6 +32,7 @@ from shop.realtime import publisher
 from shop.realtime.rooms import order_room, order_shop_room
 from shop.services.errors import InvalidInput
 from shop.services.messages import Watch
+from shop.sockets.tasks import TaskWhileBusy
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class Presence:
         self.write_every = write_every
         self.sockets: dict[str, tuple[int, bool]] = {}
         self.adding: dict[str, tuple[int, bool]] = {}
-        self.writer = None
+        self.writer = TaskWhileBusy(self._add_after_a_while, lambda: bool(self.adding))
         self.watches: dict[str, dict[int, Watch]] = {}
         self.last_told: dict[int, tuple] = {}
         self.typed: dict[tuple[str, int], float] = {}
@@ -179,37 +180,40 @@ class Presence:
         if self.write_every is None:
             self.store.add_socket(sid, user_id, admin, self.ttl)
             return
-        self.adding[sid] = (user_id, admin)
-        if self.writer is None:
-            self.writer = socketio.start_background_task(self._add_while_adding)
+        with self.writer.lock:
+            self.adding[sid] = (user_id, admin)
+        self.writer.wake()
 
-    def _add_while_adding(self) -> None:
-        try:
-            while self.adding:
-                socketio.sleep(self.write_every)
-                adding, self.adding = self.adding, {}
-                with store_may_fail("add sockets"):
-                    self.store.add_sockets(adding, self.ttl)
-                for sid in adding.keys() - self.sockets.keys():  # left while being added
-                    with store_may_fail("remove a socket"):
-                        self.store.remove_socket(sid, *adding[sid])
-        finally:
-            self.writer = None
+    def _add_after_a_while(self) -> None:
+        socketio.sleep(self.write_every)
+        with self.writer.lock:
+            adding, self.adding = self.adding, {}
+        with store_may_fail("add sockets"):
+            self.store.add_sockets(adding, self.ttl)
+        for sid in adding.keys() - self.sockets.keys():  # left while being added
+            with store_may_fail("remove a socket"):
+                self.store.remove_socket(sid, *adding[sid])
 
     def disconnected(self, sid: str) -> None:
         for watch in list(self.watches.get(sid, {}).values()):
             self.unwatch(sid, watch.order_id)
         self.watches.pop(sid, None)
         user = self.sockets.pop(sid, None)
-        if user is not None and self.adding.pop(sid, None) is None:
+        with self.writer.lock:
+            still_adding = self.adding.pop(sid, None) is not None
+        if user is not None and not still_adding:
             with store_may_fail("remove a socket"):
                 self.store.remove_socket(sid, *user)
 
     def _user_online(self, user_id: int) -> bool:
-        return any(user == user_id for user, _ in self.adding.values()) or self.store.user_online(user_id)
+        return any(user == user_id for user, _ in self._adding()) or self.store.user_online(user_id)
 
     def _shop_online(self) -> bool:
-        return any(admin for _, admin in self.adding.values()) or self.store.shop_online()
+        return any(admin for _, admin in self._adding()) or self.store.shop_online()
+
+    def _adding(self) -> list[tuple[int, bool]]:
+        with self.writer.lock:
+            return list(self.adding.values())
 
     def watch(self, sid: str, watch: Watch) -> dict:
         """Start watching and tell the order's watchers here; the presence as this side sees it."""

@@ -25,6 +25,7 @@ from shop.realtime.rooms import ADMINS
 from shop.services import accounts
 from shop.services.accounts import OpenSocket
 from shop.sockets import guard
+from shop.sockets.tasks import TaskWhileBusy
 
 log = logging.getLogger(__name__)
 
@@ -48,39 +49,33 @@ class SocketRecords:
         self.every = every
         self.opened: dict[str, OpenSocket] = {}
         self.closed: set[str] = set()
-        self.writer = None
         self.failed_rounds = 0
+        self.writer = TaskWhileBusy(self._write_after_a_while, self.pending)
 
     def note_open(self, sid: str, user_id: int, login_token: str, admin: bool) -> None:
-        self.opened[sid] = OpenSocket(sid, user_id, login_token, admin)
-        self._wake()
+        with self.writer.lock:
+            self.opened[sid] = OpenSocket(sid, user_id, login_token, admin)
+        self.writer.wake()
 
     def note_closed(self, sid: str) -> None:
-        if self.opened.pop(sid, None) is None:  # its row is written (or being written)
+        with self.writer.lock:
+            if self.opened.pop(sid, None) is not None:  # its row was not written: none will be
+                return
             self.closed.add(sid)
-            self._wake()
+        self.writer.wake()
 
     def pending(self) -> int:
         return len(self.opened) + len(self.closed)
 
-    def _wake(self) -> None:
-        if self.writer is None:
-            self.writer = socketio.start_background_task(self._write_until_done)
-
-    def _write_until_done(self) -> None:
-        try:
-            while self.pending():
-                socketio.sleep(self.every * 2**self.failed_rounds)
-                self.write()
-        finally:
-            self.writer = None
-        if self.pending():  # noted while the writer was ending
-            self._wake()
+    def _write_after_a_while(self) -> None:
+        socketio.sleep(self.every * 2**self.failed_rounds)
+        self.write()
 
     def write(self) -> None:
         """Write what was noted; on a database error keep what is left for the next round."""
-        opened, self.opened = list(self.opened.values()), {}
-        closed, self.closed = list(self.closed), set()
+        with self.writer.lock:
+            opened, self.opened = list(self.opened.values()), {}
+            closed, self.closed = list(self.closed), set()
         with self.app.app_context():
             try:
                 while opened:
@@ -97,9 +92,10 @@ class SocketRecords:
 
     def _record(self, batch: list[OpenSocket]) -> None:
         still_open = [socket for socket in batch if guard.is_connected(socket.sid)]
-        for socket in batch:
-            if socket not in still_open:
-                self.closed.discard(socket.sid)  # closed before its row was written
+        with self.writer.lock:
+            for socket in batch:
+                if socket not in still_open:
+                    self.closed.discard(socket.sid)  # closed before its row was written
         recorded = accounts.record_sockets(still_open)
         for sid in recorded.ended:
             publisher.disconnect(sid)
@@ -112,10 +108,11 @@ class SocketRecords:
         if self.failed_rounds == 1:
             log.error("could not write socket rows; trying again", exc_info=exc)
         if self.failed_rounds < MAX_FAILED_ROUNDS:
-            for socket in opened:
-                if guard.is_connected(socket.sid):
-                    self.opened.setdefault(socket.sid, socket)
-            self.closed.update(closed)
+            with self.writer.lock:
+                for socket in opened:
+                    if guard.is_connected(socket.sid):
+                        self.opened.setdefault(socket.sid, socket)
+                self.closed.update(closed)
             return
         log.error("gave up writing socket rows (%r): closing %d unrecorded sockets", exc, len(opened))
         self.failed_rounds = 0
