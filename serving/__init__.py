@@ -13,7 +13,7 @@ from flask import Flask
 
 from serving.collector import tune_gc
 from serving.compression import without_websocket_compression
-from serving.pings import spread_pings
+from serving.pings import spread_pings, sweep_timeouts
 from shop import offload, worker
 
 SERVERS = {
@@ -34,5 +34,6 @@ def serve(app: Flask, host: str, port: int) -> None:
     print(f"Serving the shop on http://{host}:{port} ({mode}); Ctrl+C to stop.", flush=True)
     tune_gc(app.config["GC_THRESHOLDS"])
     spread_pings(call_later=getattr(server, "call_later", None))
+    sweep_timeouts()
     worker.start(app)
     server.serve(app, host, port)

@@ -5,10 +5,11 @@ from types import SimpleNamespace
 
 import pytest
 from engineio import packet
+from engineio.server import Server
 from engineio.socket import Socket
 
 from serving import collector
-from serving.pings import spread_pings
+from serving.pings import spread_pings, sweep_timeouts
 
 
 def test_tune_gc_freezes_start_up_and_collects_less_often():
@@ -200,6 +201,39 @@ def test_pings_wait_as_event_loop_timers_not_a_task_per_socket(monkeypatch):
     _, fire, args = timers.pop()
     fire(*args)
     assert len(sent) == 1  # a closed socket is not pinged
+
+
+def test_ping_timeouts_are_checked_in_one_pass_every_few_seconds_not_a_wake_up_per_socket(monkeypatch):
+    """python-engineio's service task waits ping_timeout / len(sockets) between two sockets
+    (250 wake-ups a second at 5,000): here it waits a quarter of ping_timeout, then visits all."""
+    monkeypatch.setattr(Server, "_service_task", Server._service_task)
+    sweep_timeouts(batch=2)
+    waits, checked, yields = [], [], []
+
+    class Event:
+        def wait(self, timeout):
+            waits.append(timeout)
+            return len(waits) > 3  # shut down after three passes
+
+    def sock(sid, closed=False, closing=False):
+        return SimpleNamespace(
+            sid=sid, closed=closed, closing=closing, check_ping_timeout=lambda: checked.append(sid)
+        )
+
+    sockets = {
+        s.sid: s
+        for s in (sock("a"), sock("gone", closed=True), sock("b"), sock("leaving", closing=True), sock("c"))
+    }
+    server = SimpleNamespace(
+        ping_timeout=20, sockets=sockets, create_event=Event, sleep=yields.append, logger=None
+    )
+
+    Server._service_task(server)
+
+    assert waits == [5.0] * 4
+    assert checked == ["a", "b", "c"] * 3
+    assert set(server.sockets) == {"a", "b", "leaving", "c"}
+    assert len(yields) == 2 + 2 + 2  # every second socket of each pass (five, then four twice)
 
 
 @pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
