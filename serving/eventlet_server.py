@@ -8,7 +8,7 @@ adjustments, each tested in tests/test_server.py or against a live server:
   (``call_later``, used by serving/pings.py), and a WebSocket's writer runs
   only while it has something to send (serving/eventlet_writes.py);
 - the HTTP buffers of a connection are released once a WebSocket takes it over;
-- Engine.IO's WebSocket readers yield before every read (fairness), refuse a
+- Engine.IO's WebSocket readers yield before every frame (fairness), refuse a
   message over the buffer limit even when it comes in fragments, and close
   both directions;
 - a malformed Engine.IO packet ends its WebSocket with one log line, not a
@@ -171,10 +171,11 @@ def _serve_websocket(handler, ws):
 
 
 def _guard(ws, max_message: int):
-    ws.socket = YieldingSocket(ws.socket)
+    ws.socket = ClosingSocket(ws.socket)
     recv_frame = ws._recv_frame
 
     def bounded_recv_frame(message=None):
+        eventlet.sleep(0)  # let the other green threads run before each frame
         message = recv_frame(message=message)
         if not message.opcode & 8:
             parts = message.data
@@ -189,15 +190,11 @@ def _guard(ws, max_message: int):
     return ws
 
 
-class YieldingSocket:
-    """A WebSocket's socket that lets other green threads run before each read."""
+class ClosingSocket:
+    """A WebSocket's socket whose shutdown closes both directions."""
 
     def __init__(self, sock):
         self._sock = sock
-
-    def recv(self, *args):
-        eventlet.sleep(0)
-        return self._sock.recv(*args)
 
     def shutdown(self, _how):
         """Both directions. A WebSocket the client closed was closed by its reader
