@@ -1,13 +1,19 @@
-"""Engine.IO's WebSocket writes under eventlet, from a green thread only while there is something to send.
+"""Engine.IO's WebSocket writes under eventlet: at once when the socket takes them, else from
+a green thread only while there is something to send.
 
 python-engineio (4.x, ``Socket._websocket_handler``) starts a writer task per
 WebSocket that waits on the socket's queue for as long as the socket lives:
 on an idle socket, a green thread and its saved stack for nothing. Here the
 socket's queue (Engine.IO takes its class from its eventlet driver's table)
-tells the socket when a packet is put on it, and a writer is started then; it
-sends every packet queued, in order, and ends when the queue is empty. One
-writer at a time per socket; a ``None`` on the queue (Engine.IO's "closed")
-closes the WebSocket, as the library's writer does.
+tells the socket when a packet is put on it, and a packet is sent then. Most
+frames (a ping, a notification) fit the socket's send buffer: they are written
+there and then with a non-blocking send, no green thread started (a ping's
+timer does it from the event loop; a fan-out to 5,000 sockets starts none).
+What does not fit (a slow reader, a full buffer) goes to a writer started for
+it, which sends the rest of that frame, then every packet queued, in order,
+and ends when the queue is empty. One writer at a time per socket, never
+beside the quick path; a ``None`` on the queue (Engine.IO's "closed") closes
+the WebSocket, as the library's writer does.
 
 The library's writer also closed a socket that had sent nothing for
 ping_interval + ping_timeout; the WebSocket's read timeout (set to the same
@@ -36,6 +42,9 @@ class WakingQueue(queue.Queue):
             self.wake()
 
 
+_EMPTY = object()
+
+
 def write_on_demand() -> None:
     """Install the queue class and the handler, once."""
     if engineio_eventlet._async["queue"] is WakingQueue:
@@ -45,33 +54,89 @@ def write_on_demand() -> None:
 
 
 class _Writer:
-    """Sends what is queued on ``sock`` to ``ws`` from a green thread started when needed."""
+    """Sends what is queued on ``sock`` to ``ws``: at once while the kernel takes each frame
+    whole, else from a green thread started for the rest."""
 
     def __init__(self, sock, ws):
         self.sock, self.ws = sock, ws
         self.writing = False
+        self.rest = b""  # a frame the kernel took part of: the writer sends it first
+        self.must_end = False  # a None was taken, or a send failed: the writer ends the WebSocket
         self.ended = Event()
 
     def wake(self) -> None:
-        if not self.writing and not self.ended.ready():
-            self.writing = True
+        if self.writing or self.ended.ready():
+            return
+        self.writing = True
+        if self._send_without_waiting():
+            self.writing = False
+        else:
             eventlet.spawn_n(self.drain)
 
-    def drain(self) -> None:
+    def _send_without_waiting(self) -> bool:
+        """Send the queued packets while each frame fits the socket's send buffer, without a
+        green thread or a wait (this may run in the event loop itself: a ping's timer); True
+        when nothing is left, False to leave the rest to a writer."""
+        raw = getattr(self.ws.socket, "fd", None)
+        if raw is None or not self.ws._sendlock.acquire(blocking=False):
+            return False
         try:
-            while self._send_next():
-                pass
+            while True:
+                pkt = self._take()
+                if pkt is _EMPTY:
+                    return True
+                if pkt is None:
+                    self.must_end = True
+                    return False
+                frame = self.ws._pack_message(pkt.encode())
+                try:
+                    sent = raw.send(frame)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self.must_end = True
+                    return False
+                if sent < len(frame):
+                    self.rest = frame[sent:]
+                    return False
         finally:
-            self.writing = False
+            self.ws._sendlock.release()
 
-    def _send_next(self) -> bool:
-        """Send one queued packet; False when the queue is empty or the WebSocket ended."""
+    def _take(self):
         sock_queue = self.sock.queue
         try:
             pkt = sock_queue.get(block=False)
         except queue.Empty:
-            return False
+            return _EMPTY
         sock_queue.task_done()
+        return pkt
+
+    def drain(self) -> None:
+        try:
+            if self._send_rest():
+                while self._send_next():
+                    pass
+        finally:
+            self.writing = False
+
+    def _send_rest(self) -> bool:
+        """What the quick path left: the end of a frame, or the end of the WebSocket."""
+        try:
+            if self.rest:
+                self.ws._send(self.rest)
+        except Exception:  # as the library's writer: any send error ends the WebSocket
+            self.must_end = True
+        self.rest = b""
+        if self.must_end:
+            self._end()
+            return False
+        return True
+
+    def _send_next(self) -> bool:
+        """Send one queued packet; False when the queue is empty or the WebSocket ended."""
+        pkt = self._take()
+        if pkt is _EMPTY:
+            return False
         if pkt is not None:
             try:
                 self.ws.send(pkt.encode())

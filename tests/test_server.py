@@ -259,10 +259,10 @@ def _no_task(*_args):
     raise AssertionError("a ping must not start a task")
 
 
-@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
-def test_an_idle_eventlet_websocket_keeps_one_green_thread_and_writes_when_asked(monkeypatch):
-    """python-engineio keeps three per socket (handler, writer, ping task): here only the
-    handler stays while the socket is idle; a packet put starts a writer that ends when done."""
+@pytest.fixture
+def engineio_on_eventlet(monkeypatch):
+    """An Engine.IO server served as the shop serves it (pings as timers, writes on demand,
+    guarded WebSockets) on a listener of its own: (server, listener)."""
     import engineio
     import eventlet
     from engineio.async_drivers import eventlet as engineio_eventlet
@@ -280,7 +280,6 @@ def test_an_idle_eventlet_websocket_keeps_one_green_thread_and_writes_when_asked
     write_on_demand()
 
     server = engineio.Server(async_mode="eventlet", ping_interval=0.4, ping_timeout=5)
-    server.on("message", lambda sid, data: server.send(sid, f"echo {data}"))
     listener = eventlet.listen(("127.0.0.1", 0))
     serving = eventlet.spawn(
         wsgi.server,
@@ -290,23 +289,67 @@ def test_an_idle_eventlet_websocket_keeps_one_green_thread_and_writes_when_asked
         log_output=False,
     )
     try:
-        _open_engineio_websocket(listener)  # the first also starts Engine.IO's service task
-        eventlet.sleep(0.05)
-        before = _live_green_threads()
-        ws = _open_engineio_websocket(listener)
-        eventlet.sleep(0.05)
-        assert _live_green_threads() - before == 1  # its handler alone, waiting to read
+        yield server, listener
+    finally:
+        serving.kill()
+        listener.close()
 
+
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_an_idle_eventlet_websocket_keeps_one_green_thread_and_writes_without_another(engineio_on_eventlet):
+    """python-engineio keeps three per socket (handler, writer, ping task): here only the
+    handler stays while the socket is idle, and a ping or a packet that the socket takes at
+    once is written without starting one."""
+    import eventlet
+
+    server, listener = engineio_on_eventlet
+    server.on("message", lambda sid, data: server.send(sid, f"echo {data}"))
+    _open_engineio_websocket(listener)  # the first also starts Engine.IO's service task
+    eventlet.sleep(0.05)
+    before = _live_green_threads()
+    ws = _open_engineio_websocket(listener)
+    eventlet.sleep(0.05)
+    assert _live_green_threads() - before == 1  # its handler alone, waiting to read
+
+    spawned = []
+    real_spawn_n = eventlet.spawn_n
+    eventlet.spawn_n = lambda *args: spawned.append(args) or real_spawn_n(*args)
+    try:
         assert _read_text_frame(ws) == "2"  # a ping, from a timer
         _send_text_frame(ws, "3")
         _send_text_frame(ws, "4hello")
         assert _read_text_frame(ws) == "4echo hello"
         eventlet.sleep(0.05)
-        assert _live_green_threads() - before == 1
         assert _read_text_frame(ws) == "2"  # the next ping, after the pong
     finally:
-        serving.kill()
-        listener.close()
+        eventlet.spawn_n = real_spawn_n
+    assert spawned == []
+    assert _live_green_threads() - before == 1
+
+
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_frames_a_full_socket_cannot_take_go_whole_and_in_order_from_a_writer(engineio_on_eventlet):
+    """A client that stops reading fills its socket's buffers: the frame that does not fit
+    and everything queued after it wait for a writer, which ends once they are sent."""
+    import eventlet
+
+    server, listener = engineio_on_eventlet
+    big = "x" * 60_000
+    server.on("message", lambda sid, data: [server.send(sid, f"{n} {big}") for n in range(100)])
+    before = _live_green_threads()
+    ws = _open_engineio_websocket(listener)
+    _send_text_frame(ws, "4go")
+    eventlet.sleep(0.2)
+    assert _live_green_threads() - before == 2  # the handler, and a writer waiting on the full socket
+
+    received = []
+    while len(received) < 100:
+        text = _read_any_text_frame(ws)
+        if text != "2":  # pings go on meanwhile
+            received.append(text)
+    assert received == [f"4{n} {big}" for n in range(100)]
+    eventlet.sleep(0.05)
+    assert _live_green_threads() - before == 1  # the writer ended with the queue empty
 
 
 def _open_engineio_websocket(listener):
@@ -333,6 +376,16 @@ def _live_green_threads() -> int:
 def _read_text_frame(file) -> str:
     first, length = file.read(2)
     assert first == 0x81 and length < 126
+    return file.read(length).decode()
+
+
+def _read_any_text_frame(file) -> str:
+    first, length = file.read(2)
+    assert first == 0x81 and not length & 0x80
+    if length == 126:
+        length = int.from_bytes(file.read(2), "big")
+    elif length == 127:
+        length = int.from_bytes(file.read(8), "big")
     return file.read(length).decode()
 
 
