@@ -352,10 +352,51 @@ def test_frames_a_full_socket_cannot_take_go_whole_and_in_order_from_a_writer(en
     assert _live_green_threads() - before == 1  # the writer ended with the queue empty
 
 
-def _open_engineio_websocket(listener):
+@pytest.mark.filterwarnings(r"ignore:\s*Eventlet is deprecated")
+def test_a_client_that_resets_its_connection_ends_the_websocket_at_the_next_send(
+    engineio_on_eventlet, monkeypatch, capfd
+):
+    """The client vanishes with a reset, not a close frame, and the server sends before its
+    reader has noticed: the failed send ends the WebSocket and its handler, with no traceback."""
+    import socket
+    import struct
+
     import eventlet
 
-    ws = eventlet.connect(listener.getsockname()).makefile("rwb")
+    from serving import eventlet_writes
+
+    server, listener = engineio_on_eventlet
+    drains_ending = []
+    real_drain = eventlet_writes._Writer.drain
+
+    def drain(writer):
+        drains_ending.append((writer.sock.sid, writer.must_end))
+        real_drain(writer)
+
+    monkeypatch.setattr(eventlet_writes._Writer, "drain", drain)
+    first = _open_engineio_websocket(listener)  # it also starts Engine.IO's service task
+    eventlet.sleep(0.05)
+    before = _live_green_threads()
+    conn = eventlet.connect(listener.getsockname())
+    _open_engineio_websocket(listener, conn)
+    eventlet.sleep(0.05)
+    sock = server.sockets[next(reversed(server.sockets))]
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()  # a reset
+    server.send(sock.sid, "anyone there?")
+    server.send(sock.sid, "hello?")
+    eventlet.sleep(0.2)
+    assert drains_ending == [(sock.sid, True)]  # the quick send failed, and one writer ended it
+    assert sock.closed
+    assert _live_green_threads() == before  # its handler ended, no writer left
+    assert "Traceback" not in capfd.readouterr().err
+    first.close()
+
+
+def _open_engineio_websocket(listener, conn=None):
+    import eventlet
+
+    ws = (conn or eventlet.connect(listener.getsockname())).makefile("rwb")
     ws.write(
         b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -363,7 +404,7 @@ def _open_engineio_websocket(listener):
     )
     ws.flush()
     assert _read_head(ws).startswith(b"HTTP/1.1 101")
-    assert _read_text_frame(ws).startswith("0{")  # the open packet, written by a writer started for it
+    assert _read_text_frame(ws).startswith("0{")  # the open packet, written as the socket opened
     return ws
 
 
