@@ -16,7 +16,7 @@ from shop.models.notification import BACK_IN_STOCK, LOW_STOCK
 from shop.realtime import publisher
 from shop.services.changes import Change, bump_version, record
 from shop.services.errors import InvalidInput, NotFound
-from shop.services.notifications import NOTIFY_BATCH, notify_admins, notify_many
+from shop.services.notifications import notify_admins, notify_many
 from shop.services.transaction import write_transaction
 
 MAX_STOCK = 1_000_000
@@ -323,21 +323,19 @@ _WATCHING = select(StockWatch.id).where(
 
 
 def _wake_watchers(session: Session, product: Product, url: str) -> None:
-    watches = session.execute(
-        select(StockWatch.id, StockWatch.user_id).where(StockWatch.product_id == product.id)
-    ).all()
+    """Tell every watcher and drop the watches: the product is locked, as ``watch`` locks it,
+    so none is added meanwhile."""
+    watchers = session.scalars(select(StockWatch.user_id).where(StockWatch.product_id == product.id)).all()
     notify_many(
         session,
-        [user_id for _, user_id in watches],
+        watchers,
         BACK_IN_STOCK,
         f"Back in stock: {product.name}",
         body=f"{product.stock} available now.",
         url=url,
         data={"product_id": product.id, "stock": product.stock},
     )
-    ids = [watch_id for watch_id, _ in watches]
-    for start in range(0, len(ids), NOTIFY_BATCH):  # only these: a watch added meanwhile stays
-        session.execute(delete(StockWatch).where(StockWatch.id.in_(ids[start : start + NOTIFY_BATCH])))
+    session.execute(delete(StockWatch).where(StockWatch.product_id == product.id))
 
 
 def locked_product(session: Session, product_id: int) -> Product:
