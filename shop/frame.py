@@ -6,7 +6,9 @@ navigation's links): kept per worker, keyed by both. ``csrf_token`` is
 Flask-WTF's, with the signed form of a session's CSRF secret kept per
 worker, keyed by the secret (and the key signing it): a session's token
 validates as long as its secret does (WTF_CSRF_TIME_LIMIT is None), and
-another session, having another secret, never gets it.
+another session, having another secret, never gets it. ``live_templates``
+gives the <template>s the live client fills, rendered once per version of
+templates/_live_templates.html: they hold slots, never a request's data.
 """
 
 from functools import lru_cache
@@ -14,10 +16,13 @@ from functools import lru_cache
 from flask import Flask, current_app, g, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import Template
+from markupsafe import Markup
 
 CSRF_SALT = "wtf-csrf-token"  # Flask-WTF's, so its validate_csrf reads these tokens
 KEPT_TOKENS = 4096
 KEPT_URLS = 512
+LIVE_TEMPLATES = "_live_templates.html"
 
 
 def fixed_url(endpoint: str, **values) -> str:
@@ -47,7 +52,19 @@ def _signed(key: str, secret: str) -> str:
     return URLSafeTimedSerializer(key, salt=CSRF_SALT).dumps(secret)
 
 
+def live_templates(*macros: str) -> Markup:
+    """The named macros of templates/_live_templates.html, rendered once per version of the file."""
+    template = current_app.jinja_env.get_template(LIVE_TEMPLATES)
+    return Markup("").join(_rendered(template, name) for name in macros)
+
+
+@lru_cache(maxsize=64)
+def _rendered(template: Template, macro: str) -> Markup:
+    return Markup(getattr(template.module, macro)())
+
+
 def init_frame(app: Flask) -> None:
     """After CSRFProtect, whose context processor names its own csrf_token: this one comes later."""
     app.add_template_global(fixed_url)
+    app.add_template_global(live_templates)
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from shop import frame
 from shop.services.catalog import watch
 from shop.services.orders import change_status
 from shop.sockets.guard import MAX_PRODUCT_ROOMS
@@ -168,6 +169,24 @@ def test_templates_hold_slots_and_never_the_data_of_a_page(client, app, shopper)
     assert "{created_at|utc_time:%d %b %Y, %H:%M UTC}" in templates
     assert "{status|status_label}" in templates and "{note?}" in templates
     assert "Teapot" not in templates and shopper.name not in templates
+
+
+def test_the_templates_are_rendered_once_per_version_of_their_file(client, app, shopper):
+    """They hold no request's data (above), so each page shows the markup kept from the first."""
+    make_order(shopper, make_product("Teapot", stock=10))
+    Auth(client).login()
+    first = template_names(client.get("/orders/1").get_data(as_text=True))
+    with app.app_context():
+        module = app.jinja_env.get_template(frame.LIVE_TEMPLATES).module
+        names = ("toast", "status_badges", "message_entry")
+        expected = "".join(str(getattr(module, name)()) for name in names)
+    rendered_before = frame._rendered.cache_info().misses
+    second = client.get("/orders/1").get_data(as_text=True)
+    assert frame._rendered.cache_info().misses == rendered_before, "a macro rendered again"
+    assert template_names(second) == first and len(first) >= 5
+    kept = "".join(match.group(0) for match in TEMPLATE_ELEMENT.finditer(second))
+    for element in TEMPLATE_ELEMENT.finditer(expected):
+        assert element.group(0) in kept
 
 
 def test_an_anonymous_page_has_no_live_client_and_no_templates(client, app):
