@@ -13,7 +13,7 @@ from shop.models.message import SHOP_NAME
 from shop.services import messages
 from shop.services.errors import InvalidInput, NotFound, RateLimited
 from shop.services.messages import MAX_BODY, Reader
-from testing.apps import run_together
+from testing.apps import run_together, statements_run
 from testing.data import World, count, make_order, make_user, snapshot
 from testing.shopper import Auth
 
@@ -213,3 +213,17 @@ def test_the_admin_answers_without_javascript_and_the_shopper_sees_the_shop(worl
     login(client, "admin@example.com")
     seen = client.get(f"/admin/orders/{world.order.id}").get_data(as_text=True)
     assert re.search(r"data-seen\s*>Seen<", seen)
+
+
+def test_an_order_without_a_thread_reads_no_messages_and_its_first_shows(world, client):
+    """The thread's row comes with the first message, so its absence spares the page a query."""
+    login(client, "alice@example.com")
+    with statements_run() as run:
+        quiet = client.get(f"/orders/{world.order.id}").get_data(as_text=True)
+    assert 'id="thread"' in quiet and not [s for s in run if "FROM order_messages" in s]
+
+    send(world.admin, world.order.id, "Roasting it Monday", "admin-1")
+    with statements_run() as run:
+        page = client.get(f"/orders/{world.order.id}").get_data(as_text=True)
+    assert "Roasting it Monday" in page.split('id="thread"')[1]
+    assert len([s for s in run if "FROM order_messages" in s]) == 1

@@ -173,11 +173,18 @@ def read_messages(reader: Reader, order_id: int, up_to_id: int, as_shop: bool | 
 
 
 def thread_for(reader: Reader, order_id: int, as_shop: bool | None = None) -> Thread:
-    """The order's messages, oldest first, for a page; reading them marks them read."""
+    """The order's messages, oldest first, for a page; reading them marks them read.
+
+    An order's first message writes its thread's row in the same transaction
+    (_record_in_thread), so an order without that row has no message to read;
+    one written since comes with the page's catch-up, as any message after the page does.
+    """
     order = db.session.get(Order, order_id)
     for_shop = side_for(reader, order, as_shop)
     state = db.session.get(OrderThread, order_id)
-    if state is not None and (state.unread_for_shop if for_shop else state.unread_for_customer):
+    if state is None:
+        return Thread(order, [], None, for_shop)
+    if state.unread_for_shop if for_shop else state.unread_for_customer:
         with write_transaction() as session:
             _mark_read(session, session.get(Order, order_id), for_shop, 2**31 - 1)
         state = db.session.get(OrderThread, order_id)
