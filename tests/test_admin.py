@@ -9,6 +9,7 @@ from shop.extensions import db
 from shop.models import Order, Product
 from shop.services.catalog import watch
 from shop.services.orders import change_status
+from testing.apps import statements_run
 from testing.data import count, make_order, make_product, notifications_of, stock_of
 from testing.shopper import row_ids
 
@@ -137,8 +138,19 @@ def test_illegal_transition_is_a_409_with_the_message(as_admin, shopper, placed,
     assert response.status_code == 409
     assert f"Order #{placed.id} is placed: it cannot become {status}.".encode() in response.data
     assert b'class="flash flash-error"' in response.data
+    assert offered_statuses(response.data) == ["processing", "cancelled"]  # the form again, with its choices
     unchanged(placed)
     assert notifications_of(shopper) == []
+
+
+def test_a_status_change_reads_the_order_only_in_its_transaction(as_admin, placed):
+    """The route does not load the order for the form it shows only when the change is refused."""
+    url = f"/admin/orders/{placed.id}/status"
+    with statements_run() as run:
+        response = as_admin.post(url, data={"status": "processing"})
+    assert response.status_code == 302
+    began = next(i for i, statement in enumerate(run) if statement.startswith("BEGIN IMMEDIATE"))
+    assert not [statement for statement in run[:began] if "FROM orders" in statement]
 
 
 def test_status_change_of_a_missing_order_is_404(as_admin):

@@ -66,9 +66,9 @@ def order_detail(order_id: int):
 
 @bp.route("/orders/<int:order_id>/status", methods=["POST"])
 def order_status(order_id: int):
-    """Move the order along; an illegal transition is a 409 with a message."""
-    order = orders.get_order(order_id)
-    form = status_form(order)
+    """Move the order along; an illegal transition is a 409 with a message. The service
+    reads the order itself: the page loads it only to show the form again."""
+    form = StatusForm()
     try:
         require_valid(form)
         orders.change_status(
@@ -89,8 +89,7 @@ def order_status(order_id: int):
 @bp.route("/orders/<int:order_id>/payment", methods=["POST"])
 def order_payment(order_id: int):
     """Record a payment (or a refund); the customer sees it live. A step that does not follow is a 409."""
-    order = orders.get_order(order_id)
-    form = payment_form(order)
+    form = PaymentForm()
     try:
         require_valid(form)
         payments.set_payment_status(
@@ -390,14 +389,15 @@ def render_product(
     )
 
 
-def status_form(order) -> StatusForm:
-    form = StatusForm()
+def status_form(order, form: StatusForm | None = None) -> StatusForm:
+    """The order's status form (the one posted, when given), offering its next statuses."""
+    form = StatusForm() if form is None else form
     form.status.choices = [(status, status.title()) for status in order.next_statuses] or [("", "—")]
     return form
 
 
-def payment_form(order) -> PaymentForm:
-    form = PaymentForm()
+def payment_form(order, form: PaymentForm | None = None) -> PaymentForm:
+    form = PaymentForm() if form is None else form
     choices = [SelectChoice(status, status.title()) for status in order.next_payment_statuses]
     form.status.choices = choices or [SelectChoice("", "—")]
     return form
@@ -422,7 +422,7 @@ def render_order(
     """The order's page; its forms carry the version it shows (whatever was posted).
     The feed's position is read first, then the order again (see render_product)."""
     position = changes.page_position(order)
-    form, payment = form or status_form(order), payment or payment_form(order)
+    form, payment = status_form(order, form), payment_form(order, payment)
     form.version.show(order.version)
     payment.version.show(order.version)
     return render_template(
