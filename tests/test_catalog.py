@@ -8,9 +8,9 @@ from sqlalchemy import text
 
 from shop.extensions import db
 from shop.models import StockWatch
-from shop.services import cart
+from shop.services import cart, photos
 from testing.apps import statements_run
-from testing.data import count, make_product, make_user
+from testing.data import add_photo, count, make_product, make_user
 from testing.shopper import Auth
 
 
@@ -282,3 +282,106 @@ def test_kept_cards_carry_nothing_of_the_shopper_who_rendered_them(app, client, 
     assert f'data-user-id="{other.id}"'.encode() in page
     assert b"Sam" not in page
     assert b"hidden" in cart_badge(page) and b">0</span>" in cart_badge(page)
+
+
+# a product page's body is kept for every shopper while its product is unchanged --------
+
+
+def product_loads_run(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM products" in s and "product_photos" in s]
+
+
+def product_info(html: bytes) -> bytes:
+    return re.search(rb'<div class="product-info">.*?<form', html, re.S).group(0)
+
+
+def article(html: bytes) -> bytes:
+    return re.search(rb"<article.*?</article>", html, re.S).group(0)
+
+
+def tokens(html: bytes) -> set[bytes]:
+    return set(re.findall(rb'name="csrf_token" value="([^"]+)"', html))
+
+
+@kept_cards
+def test_a_kept_product_body_is_shown_again_without_loading_the_product(client, auth, shopper):
+    teapot = make_product("Teapot", stock=10)
+    add_photo(teapot)
+    add_photo(teapot, alt="From above")
+    url = f"/products/{teapot.id}"
+    auth.login()
+    first = client.get(url).data
+
+    with statements_run() as run:
+        again = client.get(url).data
+
+    assert product_loads_run(run) == []
+    assert article(again) == article(first)
+    assert b"js/gallery.js" in again and b'alt="From above"' in again
+
+
+@kept_cards
+def test_a_sale_an_edit_and_a_photo_show_on_a_kept_product_page_at_once(client, auth, shopper):
+    teapot = make_product("Teapot", price_cents=2500, stock=10)
+    url = f"/products/{teapot.id}"
+    auth.login()
+    assert b"In stock" in product_info(client.get(url).data)
+
+    # Another worker's sale: the row changes under this worker's cache, nothing here is told.
+    db.session.execute(text("UPDATE products SET stock = 2 WHERE id = :id"), {"id": teapot.id})
+    db.session.commit()
+    assert b"Only 2 left" in product_info(client.get(url).data)
+
+    teapot.price_cents = 1999
+    db.session.commit()
+    assert b"19.99" in product_info(client.get(url).data)
+
+    row = add_photo(teapot, alt="The teapot")
+    assert b'alt="The teapot"' in client.get(url).data
+    photos.update_photo(teapot.id, row.id, alt="The teapot, poured")
+    assert b'alt="The teapot, poured"' in client.get(url).data
+    photos.delete_photo(teapot.id, row.id)
+    assert b"The teapot" not in client.get(url).data
+    assert b"Only 2 left" in product_info(client.get(url).data)
+
+
+@kept_cards
+def test_a_photo_shows_on_kept_cards_at_once(client, auth, shopper):
+    teapot = make_product("Teapot")
+    auth.login()
+    assert b"no-photo" in card(client.get("/").data, teapot.id)
+
+    add_photo(teapot, alt="The teapot")
+
+    assert b'alt="The teapot"' in card(client.get("/").data, teapot.id)
+
+
+@kept_cards
+def test_a_product_taken_off_sale_is_404_although_its_body_was_kept(client, auth, shopper):
+    teapot = make_product("Teapot")
+    auth.login()
+    assert client.get(f"/products/{teapot.id}").status_code == 200
+
+    db.session.execute(text("UPDATE products SET active = false WHERE id = :id"), {"id": teapot.id})
+    db.session.commit()
+
+    assert client.get(f"/products/{teapot.id}").status_code == 404
+
+
+@kept_cards
+def test_a_kept_product_body_carries_nothing_of_the_shopper_who_rendered_it(app, client, auth, shopper):
+    teapot = make_product("Teapot", stock=0)
+    other = make_user("alex@example.com", "Alex")
+    auth.login()
+    client.post(f"/products/{teapot.id}/watch")
+    first = client.get(f"/products/{teapot.id}").data
+    assert b"Cancel the alert" in first
+
+    second_client = app.test_client()
+    Auth(second_client).login("alex@example.com")
+    page = second_client.get(f"/products/{teapot.id}").data
+    own_page = second_client.get("/account").data
+
+    assert f'data-user-id="{other.id}"'.encode() in page and b"Sam" not in page
+    assert b"Notify me when it is back" in page and b"Cancel the alert" not in page
+    assert tokens(page) == tokens(own_page) and not tokens(page) & tokens(first)

@@ -2,10 +2,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from shop.cart import guest
+from shop.catalog import product_page
 from shop.forms import CheckoutForm, QuantityForm, require_valid
 from shop.services import cart as cart_service
-from shop.services import catalog, orders, payment_methods
 from shop.services import checkout as checkout_service
+from shop.services import orders, payment_methods
 from shop.services.errors import DomainError
 
 bp = Blueprint("cart", __name__)
@@ -26,11 +27,7 @@ def add(product_id: int):
         change_cart(cart_service.add_to_cart, cart_service.add_to_guest_cart, product_id, form.quantity.data)
     except DomainError as exc:
         flash(exc.message, "error")
-        product = catalog.get_product(product_id)
-        watching = current_user.is_authenticated and catalog.is_watching(current_user.id, product_id)
-        return render_template(
-            "catalog/product.html", product=product, form=form, watching=watching
-        ), exc.status
+        return product_page.render(product_id, form), exc.status
     flash("Added to your cart.", "success")
     return redirect(url_for("cart.view"))
 

@@ -9,9 +9,9 @@ CATALOGUE_CACHE_SECONDS, around which each shopper's own page is rendered.
 A kept list is shown again only while its products are as they were: each
 request reads their stock, threshold, active flag and ``updated_at`` (one
 small query) and renders afresh on any difference, so a stock badge is never
-older than the page, on whichever worker the sale was made. What the check
-does not see (a new product, a new photo, a renamed category) shows within
-CATALOGUE_CACHE_SECONDS, as on the anonymous page.
+older than the page, on whichever worker the sale was made (a photo change
+touches ``updated_at`` too). What the check does not see (a new product, a
+renamed category) shows within CATALOGUE_CACHE_SECONDS, as on the anonymous page.
 """
 
 from dataclasses import dataclass

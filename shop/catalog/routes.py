@@ -2,7 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from shop.cart import guest
-from shop.catalog import cards
+from shop.catalog import cards, product_page
 from shop.extensions import cache
 from shop.forms import page_number
 from shop.services import catalog
@@ -45,10 +45,8 @@ def index():
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
     """One product, with add-to-cart or, when sold out, a back-in-stock alert."""
-    item = catalog.product_page(product_id)
-    watching = current_user.is_authenticated and catalog.is_watching(current_user.id, item.id)
     # No form object: the page's quantity starts at 1, its forms carry the session's CSRF token.
-    return render_template("catalog/product.html", product=item, form=None, watching=watching)
+    return product_page.render(product_id)
 
 
 @bp.route("/products/<int:product_id>/watch", methods=["POST"])

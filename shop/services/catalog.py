@@ -170,6 +170,22 @@ def product_page(product_id: int) -> Product:
 _PAGE_LOADS = (joinedload(Product.photos), joinedload(Product.categories))
 
 
+def page_state(product: Product) -> tuple:
+    """What a product's page depends on that a sale, an edit or a photo changes (the photos
+    touch ``updated_at``): product_page_state reads the same from the row."""
+    return (product.active, product.stock, product.low_stock_threshold, product.updated_at, product.version)
+
+
+def product_page_state(product_id: int) -> tuple | None:
+    row = db.session.connection().execute(_PAGE_STATE, {"id": product_id}).first()
+    return None if row is None else tuple(row)
+
+
+_PAGE_STATE = select(
+    Product.active, Product.stock, Product.low_stock_threshold, Product.updated_at, Product.version
+).where(Product.id == bindparam("id"))
+
+
 def create_product(fields: ProductFields, stock: int, actor_id: int | None = None) -> Product:
     _check_stock(stock)
     with write_transaction() as session:

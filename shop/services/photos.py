@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shop import images, media
 from shop.extensions import db
 from shop.models import Product, ProductPhoto
+from shop.models.base import utcnow
 from shop.offload import IMAGES, run_cpu_bound
 from shop.services.catalog import locked_product
 from shop.services.errors import InvalidInput, NotFound
@@ -50,6 +51,7 @@ def add_photos(product_id: int, uploads: list[Upload], alt: str = "") -> list[Pr
             ]
             product.photos.extend(rows)
             _renumber(product)
+            _shown_anew(product)
     except BaseException:
         for photo in processed:
             _remove_if_unused(photo.key, photo.width)
@@ -72,6 +74,7 @@ def update_photo(product_id: int, photo_id: int, alt: str | None = None, move: s
             target = {"main": 0, "up": max(index - 1, 0), "down": min(index + 1, len(order) - 1)}[move]
             order.insert(target, order.pop(index))
             _renumber(product, order)
+        _shown_anew(product)
 
 
 def delete_photo(product_id: int, photo_id: int) -> None:
@@ -82,6 +85,7 @@ def delete_photo(product_id: int, photo_id: int) -> None:
         product.photos.remove(photo)
         session.flush()
         _renumber(product)
+        _shown_anew(product)
     _remove_if_unused(key, width)
 
 
@@ -140,6 +144,12 @@ def _product_and_photo(session: Session, product_id: int, photo_id: int) -> tupl
     if photo is None:
         raise NotFound("There is no such photo.")
     return product, photo
+
+
+def _shown_anew(product: Product) -> None:
+    """A kept product page or catalogue card is shown again only while its product's
+    ``updated_at`` is unchanged: a photo change makes them render afresh."""
+    product.updated_at = utcnow()
 
 
 def _renumber(product: Product, order: list[ProductPhoto] | None = None) -> None:
