@@ -39,8 +39,11 @@ def csrf_token() -> str:
     """The session's CSRF token, as generate_csrf would give it; signed once per secret."""
     config = current_app.config
     field = config["WTF_CSRF_FIELD_NAME"]
+    token = g.get(field)
+    if token is not None:
+        return token  # this request's, as generate_csrf would return it
     secret = session.get(field)
-    if secret is None or field in g or config["WTF_CSRF_TIME_LIMIT"] is not None:
+    if secret is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()  # a new session's secret is made there; a timed token must be fresh
     token = _signed(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
     setattr(g, field, token)  # what generate_csrf returns for this request's forms

@@ -8,8 +8,9 @@ cart at sign-in or registration (``merge_guest_cart``).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from shop.extensions import db
@@ -64,11 +65,22 @@ class ShownCart:
     total_cents: int | None
 
 
-@dataclass(frozen=True)
-class GuestLine:
-    """A line of a guest cart, shaped like a CartItem for the cart page."""
+class LineProduct(NamedTuple):
+    """What a cart's pages show of a line's product, read with its line."""
 
-    product: Product
+    id: int
+    name: str
+    price_cents: int
+    stock: int
+    low_stock_threshold: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class CartLine:
+    """A line of a cart (the account's or a guest's) as its pages and the checkout show it."""
+
+    product: LineProduct
     quantity: int
 
     @property
@@ -90,7 +102,7 @@ class MergeResult:
 
 @dataclass(frozen=True)
 class Cart:
-    items: list[CartItem] | list[GuestLine]
+    items: list[CartLine]
 
     @property
     def total_cents(self) -> int:
@@ -102,7 +114,7 @@ class Cart:
         return sum(item.quantity for item in self.items)
 
     @property
-    def no_longer_sold(self) -> list[CartItem]:
+    def no_longer_sold(self) -> list[CartLine]:
         """Lines whose product was taken off sale: checkout waits until they are removed."""
         return [item for item in self.items if not item.product.active]
 
@@ -121,10 +133,18 @@ class Cart:
 
 
 def get_cart(user_id: int) -> Cart:
-    items = db.session.scalars(
-        select(CartItem).where(CartItem.user_id == user_id).order_by(CartItem.id)
-    ).all()
-    return Cart(items=list(items))
+    rows = db.session.connection().execute(_CART_LINES, {"user_id": user_id})
+    return Cart(items=[CartLine(LineProduct(*row[1:]), row[0]) for row in rows])
+
+
+_LINE_PRODUCT = tuple(getattr(Product, name) for name in LineProduct._fields)
+# Built once (a statement keeps its compiled form and cache key): every cart page asks it.
+_CART_LINES = (
+    select(CartItem.quantity, *_LINE_PRODUCT)
+    .join(Product, CartItem.product_id == Product.id)
+    .where(CartItem.user_id == bindparam("user_id"))
+    .order_by(CartItem.id)
+)
 
 
 def cart_count(user_id: int) -> int:
@@ -280,8 +300,9 @@ def guest_cart(stored: object) -> Cart:
     lines = guest_lines(stored)
     if not lines:
         return Cart(items=[])
-    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(lines)))}
-    return Cart(items=[GuestLine(products[pid], qty) for pid, qty in lines.items() if pid in products])
+    rows = db.session.execute(select(*_LINE_PRODUCT).where(Product.id.in_(lines)))
+    products = {row.id: LineProduct(*row) for row in rows}
+    return Cart(items=[CartLine(products[pid], qty) for pid, qty in lines.items() if pid in products])
 
 
 def guest_count(stored: object) -> int:

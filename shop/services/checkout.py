@@ -41,7 +41,8 @@ class CheckoutQuote:
 
 def quote_cart(cart: Cart) -> CartQuote:
     """The cart page's figures (an account's cart or a guest's)."""
-    options = shipping_options(cart.total_cents, shipping.offered_methods()[:1])
+    first = shipping.cart_page_method()
+    options = shipping_options(cart.total_cents, [first] if first else [])
     return CartQuote(cart=cart, option=options[0] if options else None)
 
 

@@ -49,6 +49,27 @@ def offered_methods() -> list[ShippingMethod]:
     )
 
 
+def cart_page_method():
+    """The first offered method, as the cart page quotes it: its row (code, name, price,
+    free_from_cents, days), read with one statement built once; None when none is offered."""
+    return db.session.connection().execute(_FIRST_OFFERED).first()
+
+
+_FIRST_OFFERED = (
+    select(
+        ShippingMethod.code,
+        ShippingMethod.name,
+        ShippingMethod.price_cents,
+        ShippingMethod.free_from_cents,
+        ShippingMethod.min_days,
+        ShippingMethod.max_days,
+    )
+    .where(ShippingMethod.active)
+    .order_by(ShippingMethod.position, ShippingMethod.id)
+    .limit(1)
+)
+
+
 def all_methods() -> list[ShippingMethod]:
     statement = select(ShippingMethod).order_by(ShippingMethod.position, ShippingMethod.id)
     return list(db.session.scalars(statement))
