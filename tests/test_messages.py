@@ -57,7 +57,7 @@ def test_a_shoppers_message_tells_every_admin_and_the_reply_tells_the_owner(worl
     assert reply.title == f"{SHOP_NAME} answered about order #{world.order.id}"
     assert (reply.body, reply.url) == ("Yes, on Thursday.", f"/orders/{world.order.id}")
     assert message_notes(world.bob) == []
-    thread = messages.thread_for(Reader.of(world.alice), world.order.id)
+    thread = messages.thread_for(Reader.of(world.alice), world.order)
     assert [m.author_name(thread.for_shop) for m in thread.messages] == ["Alice", SHOP_NAME]
 
 
@@ -142,7 +142,7 @@ def test_the_shop_reading_clears_every_admins_message_news_and_is_seen_by_the_cu
     assert unread == 0
     assert all(n.read for admin in (world.admin, world.admin2) for n in message_notes(admin))
     assert messages.unread_threads() == 0
-    thread = messages.thread_for(Reader.of(world.alice), world.order.id)
+    thread = messages.thread_for(Reader.of(world.alice), world.order)
     assert thread.seen_up_to == asked["id"] == thread.my_last_id
 
 
@@ -216,11 +216,13 @@ def test_the_admin_answers_without_javascript_and_the_shopper_sees_the_shop(worl
 
 
 def test_an_order_without_a_thread_reads_no_messages_and_its_first_shows(world, client):
-    """The thread's row comes with the first message, so its absence spares the page a query."""
+    """The thread's row comes with the first message and is read with the order, so its
+    absence spares the page two queries."""
     login(client, "alice@example.com")
     with statements_run() as run:
         quiet = client.get(f"/orders/{world.order.id}").get_data(as_text=True)
     assert 'id="thread"' in quiet and not [s for s in run if "FROM order_messages" in s]
+    assert not [s for s in run if "FROM order_threads" in s]  # its absence came with the order
 
     send(world.admin, world.order.id, "Roasting it Monday", "admin-1")
     with statements_run() as run:

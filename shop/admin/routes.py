@@ -431,7 +431,7 @@ def render_order(
         form=form,
         payment_form=payment,
         needs_payment=orders.needs_payment_before_shipping(order),
-        thread=messages.thread_for(Reader.of(current_user), order.id, as_shop=True),
+        thread=messages.thread_for(Reader.of(current_user), order, as_shop=True),
         message_form=(message_form or MessageForm(formdata=None)).fresh(),
         feed_position=position,
     )

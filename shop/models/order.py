@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,6 +9,9 @@ from shop.models.address import AddressColumns
 from shop.models.base import utcnow
 from shop.models.types import Cents, UTCDateTime
 from shop.models.user import User
+
+if TYPE_CHECKING:
+    from shop.models.message import OrderThread
 
 PLACED, PROCESSING, SHIPPED, DELIVERED, CANCELLED = (
     "placed",
@@ -73,6 +77,8 @@ class Order(db.Model):
     delivery: Mapped["OrderDelivery | None"] = relationship(
         back_populates="order", cascade="all, delete-orphan", uselist=False
     )
+    # Its conversation's row, written with its first message (shop/services/messages.py); read only.
+    thread: Mapped["OrderThread | None"] = relationship(uselist=False, viewonly=True)
 
     @property
     def next_statuses(self) -> tuple[str, ...]:

@@ -53,7 +53,7 @@ def send_message(order_id: int):
 
 
 def render_detail(order, message_form: MessageForm | None = None):
-    thread = messages.thread_for(Reader.of(current_user), order.id, as_shop=False)
+    thread = messages.thread_for(Reader.of(current_user), order, as_shop=False)
     form = (message_form or MessageForm(formdata=None)).fresh()
     return render_template(
         "orders/detail.html",

@@ -89,7 +89,8 @@ def card_states(product_ids: Sequence[int]) -> tuple[tuple, ...]:
     """For each of these products, what its card depends on that a sale or an edit changes."""
     if not product_ids:
         return ()
-    return tuple(tuple(row) for row in db.session.execute(_CARD_STATE, {"ids": list(product_ids)}))
+    found = db.session.connection().execute(_CARD_STATE, {"ids": list(product_ids)})
+    return tuple(tuple(row) for row in found)
 
 
 # -- categories ------------------------------------------------------------------------

@@ -172,16 +172,16 @@ def read_messages(reader: Reader, order_id: int, up_to_id: int, as_shop: bool | 
         return unread_count(reader.user_id)
 
 
-def thread_for(reader: Reader, order_id: int, as_shop: bool | None = None) -> Thread:
+def thread_for(reader: Reader, order: Order, as_shop: bool | None = None) -> Thread:
     """The order's messages, oldest first, for a page; reading them marks them read.
 
     An order's first message writes its thread's row in the same transaction
     (_record_in_thread), so an order without that row has no message to read;
     one written since comes with the page's catch-up, as any message after the page does.
     """
-    order = db.session.get(Order, order_id)
     for_shop = side_for(reader, order, as_shop)
-    state = db.session.get(OrderThread, order_id)
+    order_id = order.id
+    state = order.thread  # loaded with the order by the shopper's page (orders.order_page)
     if state is None:
         return Thread(order, [], None, for_shop)
     if state.unread_for_shop if for_shop else state.unread_for_customer:

@@ -181,6 +181,7 @@ _PAGE_LOADS = (
     joinedload(Order.delivery),
     joinedload(Order.events),
     joinedload(Order.payment_events),
+    joinedload(Order.thread),
     selectinload(Order.items),
 )
 
