@@ -59,17 +59,14 @@ def bump_version(session: Session, entity: Any, expected: int | None = None) -> 
     Run it before reading what the change depends on: on PostgreSQL the UPDATE
     waits for a concurrent writer of the row and then sees its commit, so of two
     forms from one version exactly one passes."""
-    model = type(entity)
-    statement = update(model).where(model.id == entity.id)
+    table = type(entity).__table__
+    statement = update(table).where(table.c.id == entity.id)
     if expected is not None:
-        statement = statement.where(model.version == expected)
-    version = session.execute(
-        statement.values(version=model.version + 1)
-        .returning(model.version)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+        statement = statement.where(table.c.version == expected)
+    bumped = statement.values(version=table.c.version + 1).returning(table.c.version)
+    version = session.connection().execute(bumped).scalar_one_or_none()  # Core: no ORM bulk update
     if version is None:
-        raise StaleVersion(stale_message(entity.id, model.__tablename__, expected or 0))
+        raise StaleVersion(stale_message(entity.id, table.name, expected or 0))
     set_committed_value(entity, "version", version)
     return version
 
@@ -145,7 +142,7 @@ def since(after: int) -> dict[str, Any]:
 def _actor_name(session: Session, actor_id: int | None) -> str:
     if actor_id is None:
         return NOBODY
-    return session.scalar(select(User.name).where(User.id == actor_id)) or NOBODY
+    return session.connection().scalar(select(User.name).where(User.id == actor_id)) or NOBODY
 
 
 def _lock_feed(session: Session) -> None:
@@ -159,7 +156,8 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     _lock_feed(session)
-    position = session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
+    connection = session.connection()
+    position = connection.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
     actors = {change.actor_id: _actor_name(session, change.actor_id) for change in pending}
     now = utcnow()
     rows = [
@@ -177,7 +175,7 @@ def _write_pending(session: Session) -> None:
         for number, change in enumerate(pending, start=1)
     ]
     # One INSERT for all of them, on the transaction's connection (never changed after: no flush).
-    session.connection().execute(insert(AdminChange.__table__), rows)
+    connection.execute(insert(AdminChange.__table__), rows)
     for row in rows:
         publisher.queue_admin_change(session, AdminChange(**row))
 

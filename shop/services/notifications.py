@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shop import metrics
@@ -60,15 +60,7 @@ def _notify_batch(
     connection = session.connection()
     if len(user_ids) > 1 and connection.dialect.name != "sqlite":
         connection.execute(select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update())
-    seqs = dict(
-        session.execute(
-            update(User)
-            .where(User.id.in_(user_ids))
-            .values(last_seq=User.last_seq + 1)
-            .returning(User.id, User.last_seq)
-            .execution_options(synchronize_session=False)
-        ).all()
-    )
+    seqs = dict(connection.execute(_NEXT_SEQS, {"user_ids": user_ids}).all())
     now = utcnow()
     rows = [
         {
@@ -96,6 +88,17 @@ def _notify_batch(
     for notification in notifications:
         publisher.queue_notification(session, notification)
     return notifications
+
+
+# Built once, run on the transaction's connection (not the ORM's bulk UPDATE: every status
+# change and message runs it): each user's next seq.
+_USERS = User.__table__
+_NEXT_SEQS = (
+    update(_USERS)
+    .where(_USERS.c.id.in_(bindparam("user_ids", expanding=True)))
+    .values(last_seq=_USERS.c.last_seq + 1)
+    .returning(_USERS.c.id, _USERS.c.last_seq)
+)
 
 
 def notify_admins(session: Session, kind: str, title: str, **fields: Any) -> None:

@@ -228,7 +228,7 @@ def record_order_change(
         "updated_at": order.updated_at.isoformat() if order.updated_at else None,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "total_cents": order.total_cents,
-        "customer": session.scalar(select(User.name).where(User.id == order.user_id)),
+        "customer": session.connection().scalar(select(User.name).where(User.id == order.user_id)),
     }
     record(session, Change("order", order.id, order.version, actor_id, summary, data))
 
