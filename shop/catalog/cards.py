@@ -53,7 +53,7 @@ def _render(browse: catalog.Browse, page: int, per_page: int) -> Cards:
         categories=catalog.all_categories(),
         sorts=catalog.SORTS,
     )
-    states = sorted((p.id, p.stock, p.low_stock_threshold, p.active, p.updated_at) for p in products.items)
+    states = sorted(catalog.card_state(product) for product in products.items)
     return Cards(
         html=Markup(html),
         title=_title(browse, category),

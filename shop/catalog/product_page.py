@@ -5,10 +5,10 @@ visitor of the product sees: they are rendered without the request's user
 (templates/catalog/_product_body.html) and kept in the worker's cache for
 CATALOGUE_CACHE_SECONDS. The page around them (navigation, the add-to-cart and
 alert forms with the session's token, whether this shopper is waiting for it)
-is the shopper's own. As with the catalogue's cards (shop/catalog/cards.py), a
-kept body is shown again only while the product's row is as rendered (one small
-query), so a sale on any worker, an edit or a photo shows at once; a renamed
-category shows within CATALOGUE_CACHE_SECONDS.
+is the shopper's own. A kept body is shown again only while the product's row is
+as rendered, by the check the catalogue's cards make (shop/catalog/cards.py), so
+a sale on any worker, an edit or a photo shows at once; a renamed category shows
+within CATALOGUE_CACHE_SECONDS.
 """
 
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ class ProductBody:
     has_gallery: bool
     gallery: Markup
     summary: Markup
-    state: tuple  # catalog.page_state of the product, as rendered
+    states: tuple[tuple, ...]  # catalog.card_states of the product, as rendered
 
 
 def render(product_id: int, form=None) -> str:
@@ -44,7 +44,7 @@ def product_body(product_id: int) -> ProductBody:
     """The product's body: the kept one while its product is unchanged; NotFound when off sale."""
     key = f"product-body:{product_id}"
     kept = cache.get(key)
-    if kept is not None and kept.state == catalog.product_page_state(product_id):
+    if kept is not None and kept.states == catalog.card_states([product_id]):
         return kept
     body = _render(catalog.product_page(product_id))
     cache.set(key, body)
@@ -60,5 +60,5 @@ def _render(product: Product) -> ProductBody:
         has_gallery=len(product.photos) > 1,
         gallery=Markup(macros.gallery(product)),
         summary=Markup(macros.summary(product)),
-        state=catalog.page_state(product),
+        states=(catalog.card_state(product),),
     )

@@ -75,14 +75,21 @@ def search_products(query: str | Browse, page: int, per_page: int, include_inact
     return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
-# What a catalogue card shows that can change under it: a rendered card list kept for a
-# while is shown again only while these are what they were (updated_at moves with every
-# change of the row, stock with every sale). Built once: a statement keeps its cache key.
+# What a catalogue card or a product page's body shows that can change under it: a kept
+# rendering is shown again only while these are what they were (updated_at moves with every
+# change of the row, photos included, stock with every sale).
+_CARD_STATE_COLUMNS = ("id", "stock", "low_stock_threshold", "active", "updated_at")
+# Built once: a statement keeps its cache key.
 _CARD_STATE = (
-    select(Product.id, Product.stock, Product.low_stock_threshold, Product.active, Product.updated_at)
+    select(*(getattr(Product, name) for name in _CARD_STATE_COLUMNS))
     .where(Product.id.in_(bindparam("ids", expanding=True)))
     .order_by(Product.id)
 )
+
+
+def card_state(product: Product) -> tuple:
+    """What card_states reads of ``product``, from the loaded object (as it was rendered)."""
+    return tuple(getattr(product, name) for name in _CARD_STATE_COLUMNS)
 
 
 def card_states(product_ids: Sequence[int]) -> tuple[tuple, ...]:
@@ -169,22 +176,6 @@ def product_page(product_id: int) -> Product:
 
 
 _PAGE_LOADS = (joinedload(Product.photos), joinedload(Product.categories))
-
-
-def page_state(product: Product) -> tuple:
-    """What a product's page depends on that a sale, an edit or a photo changes (the photos
-    touch ``updated_at``): product_page_state reads the same from the row."""
-    return (product.active, product.stock, product.low_stock_threshold, product.updated_at, product.version)
-
-
-def product_page_state(product_id: int) -> tuple | None:
-    row = db.session.connection().execute(_PAGE_STATE, {"id": product_id}).first()
-    return None if row is None else tuple(row)
-
-
-_PAGE_STATE = select(
-    Product.active, Product.stock, Product.low_stock_threshold, Product.updated_at, Product.version
-).where(Product.id == bindparam("id"))
 
 
 def create_product(fields: ProductFields, stock: int, actor_id: int | None = None) -> Product:

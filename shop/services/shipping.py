@@ -3,7 +3,7 @@
 import re
 from dataclasses import asdict, dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,13 +40,11 @@ DEFAULT_METHODS = (
 
 def offered_methods() -> list[ShippingMethod]:
     """The methods checkout offers, in their order; the first is the one the cart page quotes."""
-    return list(
-        db.session.scalars(
-            select(ShippingMethod)
-            .where(ShippingMethod.active)
-            .order_by(ShippingMethod.position, ShippingMethod.id)
-        )
-    )
+    return list(db.session.scalars(_offered(ShippingMethod)))
+
+
+def _offered(*columns) -> Select:
+    return select(*columns).where(ShippingMethod.active).order_by(ShippingMethod.position, ShippingMethod.id)
 
 
 def cart_page_method():
@@ -55,19 +53,14 @@ def cart_page_method():
     return db.session.connection().execute(_FIRST_OFFERED).first()
 
 
-_FIRST_OFFERED = (
-    select(
-        ShippingMethod.code,
-        ShippingMethod.name,
-        ShippingMethod.price_cents,
-        ShippingMethod.free_from_cents,
-        ShippingMethod.min_days,
-        ShippingMethod.max_days,
-    )
-    .where(ShippingMethod.active)
-    .order_by(ShippingMethod.position, ShippingMethod.id)
-    .limit(1)
-)
+_FIRST_OFFERED = _offered(
+    ShippingMethod.code,
+    ShippingMethod.name,
+    ShippingMethod.price_cents,
+    ShippingMethod.free_from_cents,
+    ShippingMethod.min_days,
+    ShippingMethod.max_days,
+).limit(1)
 
 
 def all_methods() -> list[ShippingMethod]:
