@@ -84,6 +84,10 @@ class Config:
     CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "1"))
     CACHE_TYPE = "SimpleCache" if CATALOGUE_CACHE_SECONDS > 0 else "NullCache"
     CACHE_DEFAULT_TIMEOUT = CATALOGUE_CACHE_SECONDS  # (0 would mean "for ever" to the cache)
+    # A shopper's order page keeps the order's own part (lines, delivery, payment, timeline)
+    # this long while the order is unchanged (shop/orders/order_page.py): reloads, the
+    # message form's redirect and coming back to the page render only the rest.
+    ORDER_PAGE_KEEP_SECONDS = int(os.environ.get("ORDER_PAGE_KEEP_SECONDS", "600"))
     CACHE_THRESHOLD = 500  # entries: bounds the memory that many distinct searches can take
     CACHE_NO_NULL_WARNING = True
 

@@ -186,6 +186,8 @@ def test_a_bad_body_from_the_form_is_a_400_with_the_reason_and_keeps_the_text(wo
     response = client.post(f"/orders/{world.order.id}/messages", data={"body": body, "client_id": "f"})
     assert response.status_code == 400
     assert b'class="flash flash-error"' in response.data
+    textarea = re.search(r'<textarea[^>]*name="body"[^>]*>\n(.*?)</textarea>', response.text, re.S)
+    assert textarea and textarea.group(1) == body  # what was written stays in the form
     assert count(OrderMessage) == 0
 
 

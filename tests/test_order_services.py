@@ -6,7 +6,7 @@ import pytest
 
 from shop.extensions import db
 from shop.models import CartItem, Notification, Order, OrderEvent
-from shop.services import orders
+from shop.services import order_page, orders
 from shop.services.cart import get_cart
 from shop.services.errors import (
     CartChanged,
@@ -345,9 +345,11 @@ def test_cancelling_someone_elses_order_is_not_found(shopper):
     assert stock_of(teapot) == 4
 
 
-def test_get_order_for_hides_other_users_orders(shopper):
+def test_the_order_page_hides_other_users_orders(shopper):
     other = make_user("other@example.com", "Olu")
     order = make_order(shopper, make_product())
-    assert orders.get_order_for(shopper.id, order.id).id == order.id
+    assert order_page.head(shopper.id, order.id).id == order.id
     with pytest.raises(NotFound):
-        orders.get_order_for(other.id, order.id)
+        order_page.head(other.id, order.id)
+    with pytest.raises(NotFound):
+        order_page.head(shopper.id, order.id + 1)

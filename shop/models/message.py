@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
@@ -71,10 +72,11 @@ class OrderThread(db.Model):
 
     order: Mapped[Order] = relationship()
 
-    @property
+    # Hybrid: the same rule on a loaded row and in a query (shop/services/order_page.py).
+    @hybrid_property
     def unread_for_shop(self) -> bool:
         return self.last_customer_message_id > self.shop_last_read
 
-    @property
+    @hybrid_property
     def unread_for_customer(self) -> bool:
         return self.last_shop_message_id > self.customer_last_read

@@ -2,9 +2,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from shop.forms import MessageForm, page_number, send_from_form
-from shop.services import messages, orders, push
+from shop.orders import order_page
+from shop.services import orders
 from shop.services.errors import DomainError
-from shop.services.messages import Reader
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -26,7 +26,7 @@ def index():
 @bp.route("/<int:order_id>")
 def detail(order_id: int):
     """One of my orders with its timeline and its conversation; anyone else's is a 404."""
-    return render_detail(orders.order_page(current_user.id, order_id))
+    return order_page.render(order_id)
 
 
 @bp.route("/<int:order_id>/cancel", methods=["POST"])
@@ -36,7 +36,7 @@ def cancel(order_id: int):
         orders.cancel_order(order_id, current_user.id)
     except DomainError as exc:
         flash(exc.message, "error")
-        return render_detail(orders.get_order_for(current_user.id, order_id)), exc.status
+        return order_page.render(order_id), exc.status
     flash(f"Order #{order_id} is cancelled.", "success")
     return redirect(url_for("orders.detail", order_id=order_id))
 
@@ -44,21 +44,8 @@ def cancel(order_id: int):
 @bp.route("/<int:order_id>/messages", methods=["POST"])
 def send_message(order_id: int):
     """Write to the shop about my order (the form without JavaScript; with it, the socket)."""
-    order = orders.get_order_for(current_user.id, order_id)
     form = MessageForm()
     refused = send_from_form(form, order_id, as_shop=False)
     if refused:
-        return render_detail(order, form), refused.status
+        return order_page.render(order_id, form), refused.status
     return redirect(url_for("orders.detail", order_id=order_id, _anchor="thread"))
-
-
-def render_detail(order, message_form: MessageForm | None = None):
-    thread = messages.thread_for(Reader.of(current_user), order, as_shop=False)
-    form = (message_form or MessageForm(formdata=None)).fresh()
-    return render_template(
-        "orders/detail.html",
-        order=order,
-        thread=thread,
-        message_form=form,
-        push_offer=push.offers_push(current_user.id),
-    )

@@ -23,6 +23,7 @@ from shop.models.notification import MESSAGE
 from shop.realtime import publisher
 from shop.services.errors import InvalidInput, NotFound, RateLimited
 from shop.services.notifications import notify, notify_admins, unread_count
+from shop.services.order_page import ShownOrder
 from shop.services.orders import locked_order
 from shop.services.transaction import write_transaction
 
@@ -60,7 +61,7 @@ class Watch:
 class Thread:
     """An order's conversation as one side sees it (pages render this)."""
 
-    order: Order
+    order: Order | ShownOrder
     messages: list[OrderMessage]
     state: OrderThread | None
     for_shop: bool
@@ -172,7 +173,7 @@ def read_messages(reader: Reader, order_id: int, up_to_id: int, as_shop: bool | 
         return unread_count(reader.user_id)
 
 
-def thread_for(reader: Reader, order: Order, as_shop: bool | None = None) -> Thread:
+def thread_for(reader: Reader, order: Order | ShownOrder, as_shop: bool | None = None) -> Thread:
     """The order's messages, oldest first, for a page; reading them marks them read.
 
     An order's first message writes its thread's row in the same transaction
@@ -181,7 +182,7 @@ def thread_for(reader: Reader, order: Order, as_shop: bool | None = None) -> Thr
     """
     for_shop = side_for(reader, order, as_shop)
     order_id = order.id
-    state = order.thread  # loaded with the order by the shopper's page (orders.order_page)
+    state = order.thread  # read with the order by the shopper's page (shop/services/order_page.py)
     if state is None:
         return Thread(order, [], None, for_shop)
     if state.unread_for_shop if for_shop else state.unread_for_customer:
@@ -221,7 +222,7 @@ def messages_after(watch: Watch, after_id: int) -> list[dict]:
 
 def conversations(page: int, per_page: int):
     """Every thread, those the shop has not read first, then the latest first."""
-    unread = OrderThread.last_customer_message_id > OrderThread.shop_last_read
+    unread = OrderThread.unread_for_shop
     statement = (
         select(OrderThread)
         .join(Order, Order.id == OrderThread.order_id)
@@ -346,8 +347,4 @@ def _clear_message_notifications(session: Session, order: Order, for_shop: bool)
 
 
 def _unread_threads(session: Session) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(OrderThread)
-        .where(OrderThread.last_customer_message_id > OrderThread.shop_last_read)
-    )
+    return session.scalar(select(func.count()).select_from(OrderThread).where(OrderThread.unread_for_shop))

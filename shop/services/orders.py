@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
@@ -157,33 +157,6 @@ def cancel_order(order_id: int, user_id: int) -> Order:
         bump_version(session, order)
         _transition(session, order, CANCELLED, user_id, "Cancelled by the customer")
     return order
-
-
-def get_order_for(user_id: int, order_id: int) -> Order:
-    """The user's own order; anyone else's is reported as missing."""
-    order = db.session.get(Order, order_id)
-    if order is None or order.user_id != user_id:
-        raise NotFound("There is no such order.")
-    return order
-
-
-def order_page(user_id: int, order_id: int) -> Order:
-    """The user's own order with what its page shows (lines, delivery, both timelines), loaded
-    at once; anyone else's is reported as missing."""
-    order = db.session.get(Order, order_id, options=_PAGE_LOADS)
-    if order is None or order.user_id != user_id:
-        raise NotFound("There is no such order.")
-    return order
-
-
-# The timelines are a few steps each, joined; the lines, however many, in a query of their own.
-_PAGE_LOADS = (
-    joinedload(Order.delivery),
-    joinedload(Order.events),
-    joinedload(Order.payment_events),
-    joinedload(Order.thread),
-    selectinload(Order.items),
-)
 
 
 def get_order(order_id: int) -> Order:
