@@ -10,7 +10,7 @@ the order, loads the ORM's Order.
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import Select, bindparam, literal, select, union_all
 
 from shop.extensions import db
 from shop.models import Order, OrderDelivery, OrderEvent, OrderItem, OrderPaymentEvent, OrderThread
@@ -134,7 +134,7 @@ _ITEMS = (
 )
 
 
-def _timeline(name: str, step) -> object:
+def _timeline(name: str, step) -> Select:
     return select(literal(name).label("timeline"), step.to_status, step.created_at, step.note, step.id).where(
         step.order_id == bindparam("order_id")
     )
