@@ -468,9 +468,9 @@ def _signed_in_pages(pages: dict, hello: dict) -> str:
 
 
 def page_share(page: dict, hello_rps) -> float | None:
-    """A page's requests/s as a share of hello world's in the runs taken in turn with it
-    (bench/throughput.py's beside_hello), or of the run's first hello world in older results."""
-    return ratio(page.get("rps"), get(page, "hello_beside", "rps") or hello_rps)
+    """A page's share of hello world's requests/s, pair by pair (bench/throughput.py's
+    beside_hello), or of the run's first hello world in older results."""
+    return page.get("share_of_hello") or ratio(page.get("rps"), hello_rps)
 
 
 def _section_e(e: dict) -> str:

@@ -109,16 +109,26 @@ async def measure(
 
 
 async def beside_hello(server: Server, path: str, seconds: int, cpus: set[int], cookie: str) -> dict:
-    """``path``'s median run, with hello world's median over runs taken in turn with its own.
+    """``path``'s median run and its share of hello world: the median of the shares of
+    RUNS pairs of runs, the page's then hello world's.
 
     This machine's speed moves by a third within a minute (other tenants of its
     host): a page's share of hello world is only a ratio of the same moment when
-    the two are measured alternately."""
+    each of the page's runs is set against the hello-world run right after it."""
     page_runs, hello_runs = [], []
     for _ in range(RUNS):
         page_runs.append(await wrk(server, path, seconds, cpus, cookie))
         hello_runs.append(await wrk(server, "/bench/hello", seconds, cpus))
-    return {**_median(page_runs), "hello_beside": _median(hello_runs)}
+    shares = sorted(
+        page["rps"] / hello["rps"]
+        for page, hello in zip(page_runs, hello_runs, strict=True)
+        if page["rps"] and hello["rps"]
+    )
+    return {
+        **_median(page_runs),
+        "hello_beside": _median(hello_runs),
+        "share_of_hello": round(shares[len(shares) // 2], 3) if shares else None,
+    }
 
 
 def queries_run(server: Server, path: str, cookie: str | None) -> int | None:
