@@ -1,6 +1,6 @@
 """``make bench``: every figure of issue 6 beside its floor, in one run.
 
-    .venv/bin/python bench/run.py                 # the full run (4-5 minutes on a quiet machine)
+    .venv/bin/python bench/run.py                 # the full run (5-6 minutes on a quiet machine)
     .venv/bin/python bench/run.py --scale 0.1     # a quick smoke run, 1/10 of the load
     .venv/bin/python bench/run.py --modes eventlet --parts a,b,c
 
