@@ -112,7 +112,7 @@ async def beside_hello(server: Server, path: str, seconds: int, cpus: set[int], 
     """``path``'s median run and its share of hello world: the median of the shares of
     RUNS pairs of runs, the page's then hello world's.
 
-    This machine's speed moves by a third within a minute (other tenants of its
+    This machine's speed moves by up to 2x within minutes (other tenants of its
     host): a page's share of hello world is only a ratio of the same moment when
     each of the page's runs is set against the hello-world run right after it."""
     page_runs, hello_runs = [], []
