@@ -19,6 +19,9 @@ REFUSED_PAGES = r"status of (400|409)"  # a refused form comes back with its sta
 
 
 def fits_the_screen(page: Page) -> bool:
+    """Whether the loaded page is no wider than the screen. Its text is there before
+    its stylesheets: with one still loading, the cart's table is wider than a phone."""
+    page.wait_for_load_state("load")
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
