@@ -105,6 +105,10 @@ def ratio(value, floor) -> float | None:
     return round(value / floor, 2)
 
 
+def percent(share) -> str:
+    return "-" if share is None else f"{share * 100:.1f} %"
+
+
 def times(value) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -207,6 +211,16 @@ def speed_targets(results: dict) -> list[dict]:
         "<= 15 %",
         None if lost is None else lost <= 0.15,
     )
+    for mode, runs in results.get("modes", {}).items():
+        rest, plain = get(runs, "shop", "at_rest") or {}, get(runs, "minimal", "at_rest") or {}
+        share, floor = rest.get("server_cpu_share"), plain.get("server_cpu_share")
+        add(
+            f"4 {mode}",
+            f"server CPU with {fmt(rest.get('sockets'))} idle sockets at rest (minimal app {percent(floor)})",
+            percent(share),
+            "<= 15 %",
+            _le(share, 0.15),
+        )
     eventlet_c = get(results, "modes", "eventlet", "shop", "c") or {}
     kib = eventlet_c.get("kib_per_connection_offer")
     add("6", "eventlet: memory per idle socket (offer)", f"{fmt(kib)} KiB", "<= 45 KiB", _le(kib, 45))

@@ -1,6 +1,6 @@
 """``make bench``: every figure of issue 6 beside its floor, in one run.
 
-    .venv/bin/python bench/run.py                 # the full run (5-6 minutes on a quiet machine)
+    .venv/bin/python bench/run.py                 # the full run (6-7 minutes)
     .venv/bin/python bench/run.py --scale 0.1     # a quick smoke run, 1/10 of the load
     .venv/bin/python bench/run.py --modes eventlet --parts a,b,c
 
@@ -14,7 +14,8 @@ Per async mode, two servers in turn, each measured in one pass (bench/suite.py):
   subscribers, then (c) the ramp goes on to 10,000 with the browser's
   compression offer; under the first mode (eventlet) the same server also
   answers the client check and (d)'s page load, before any socket and with
-  the 5,000 subscribers connected;
+  the 5,000 subscribers connected, and those 5,000 first sit idle for
+  REST_SECONDS (the server's CPU at rest; the minimal app's too);
 - the minimal Flask-SocketIO app: the same, plain frames throughout, and
   the last ramp (with the offer) to 7,001.
 Under threading both stop at 2,000 connections, (b) at 1,000 (see below).
@@ -60,6 +61,10 @@ PARTS = ("check", "a", "b", "c", "d", "e")
 ON_REQUEST = ("g",)  # not in a default run (it would double its time)
 RESULTS = BENCH / "results"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# Engine.IO's ping interval (config.py's SOCKETIO_PING_INTERVAL, the library's default):
+# every socket's ping falls in the window once, whether the server spreads them or
+# sends them in bursts (the minimal app's sockets, connected together, ping together).
+REST_SECONDS = 25.0
 
 
 class Bench:
@@ -189,6 +194,9 @@ class Bench:
         main = mode == self.args.modes[0]
         extras = main and bool(self.parts & {"check", "d"})
         shop_plan, floor_plan = self.threading_plans if mode == "threading" else (self.plan, self.floor_plan)
+        if main:
+            shop_plan = replace(shop_plan, rest_seconds=REST_SECONDS)
+            floor_plan = replace(floor_plan, rest_seconds=REST_SECONDS)
         server = self.shop(f"shop-{mode}", mode, hello=extras)
         found["shop"] = await self._suite(
             server, lambda: self.shop_target(server, True), shop_plan, probe=extras

@@ -5,7 +5,8 @@ One server run:
    memory growth over them is (c)'s plain figure;
 2. the owner connects and (a) pushes 200 order-status changes to them;
 3. those 1,000 subscribe to a product, (b)'s first fan-out; 4,000 more
-   connect and subscribe for the 5,000 fan-out;
+   connect and subscribe for the 5,000 fan-out; when the plan says so, they
+   then sit idle a while, the server's CPU over them their cost at rest;
 4. the ramp goes on to the total (10,000 for the shop) *with* the browser's
    compression offer, idle: the memory growth over it is (c)'s offer figure,
    and refused or dropped connections are counted.
@@ -39,6 +40,7 @@ class Plan:
     concurrency: int = 64  # handshakes in flight during a ramp
     ramp_seconds: float | None = 60  # any ramp, (a) or a fan-out size stops starting new work after this long
     last_ramp_seconds: float | None = None  # the same for the last ramp (default: ramp_seconds)
+    rest_seconds: float = 0.0  # then the largest fan-out's sockets idle this long, the server's CPU read
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -166,6 +168,21 @@ class CpuMeter:
         return round((self.server.cpu_seconds() - self.start) * 1000 / operations, 3)
 
 
+async def at_rest(target: Target, sockets: int, seconds: float) -> dict:
+    """The share of a core the server spends while ``sockets`` idle sockets are all it
+    has: their own cost (pings, timers, the collector), read off the process in one
+    window rather than from two throughput runs a minute apart on a host whose speed moves."""
+    await asyncio.sleep(SETTLE_SECONDS)
+    start, started = target.server.cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    seconds = time.monotonic() - started
+    return {
+        "sockets": sockets,
+        "seconds": round(seconds, 1),
+        "server_cpu_share": round((target.server.cpu_seconds() - start) / seconds, 4),
+    }
+
+
 class Ramps:
     """Every connection ramp of one run: how many, how long, how much server CPU."""
 
@@ -231,6 +248,10 @@ async def run_suite(target: Target, plan: Plan, probe: Probe | None = None) -> d
     lap("a")
     result["b"] = await fanouts(target, plan, conns, ramps)
     lap("b")
+    if plan.rest_seconds:
+        progress(f"{server.name}: {len(conns):,} sockets at rest for {plan.rest_seconds:.0f} s")
+        result["at_rest"] = await at_rest(target, len(conns), plan.rest_seconds)
+        lap("at_rest")
     if probe is not None:
         progress(f"{server.name}: (d) pages with wrk, {len(conns):,} sockets connected")
         result["probe_loaded"] = await probe(len(conns))
