@@ -175,11 +175,11 @@ async def at_rest(target: Target, sockets: int, seconds: float) -> dict:
     await asyncio.sleep(SETTLE_SECONDS)
     start, started = target.server.cpu_seconds(), time.monotonic()
     await asyncio.sleep(seconds)
-    seconds = time.monotonic() - started
+    elapsed = time.monotonic() - started
     return {
         "sockets": sockets,
-        "seconds": round(seconds, 1),
-        "server_cpu_share": round((target.server.cpu_seconds() - start) / seconds, 4),
+        "seconds": round(elapsed, 1),
+        "server_cpu_share": round((target.server.cpu_seconds() - start) / elapsed, 4),
     }
 
 
