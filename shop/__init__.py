@@ -1,6 +1,7 @@
 """The shop application factory."""
 
 from flask import Flask, render_template, request
+from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -8,6 +9,7 @@ from config import BASE_DIR, Config, config_from_env, database_uri
 from shop.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 from shop.formatting import register_template_filters
 from shop.frame import init_frame
+from shop.metrics import count_db_connection
 from shop.services.errors import DomainError
 from shop.services.transaction import configure_sqlite
 from shop.web import init_web, load_user, upload_limit
@@ -37,6 +39,7 @@ def register_extensions(app: Flask) -> None:
         }
     db.init_app(app)
     with app.app_context():
+        event.listen(db.engine, "connect", count_db_connection)
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

@@ -19,6 +19,10 @@ PUSH_FAILURES = Counter("shop_push_failures_total", "Emits that raised (the queu
 SYNC_CALLS = Counter("shop_sync_calls_total", "sync calls answered")
 SYNC_ROWS = Counter("shop_sync_rows_total", "Notifications returned by sync")
 SOCKETS = Gauge("shop_sockets_connected", "Namespace connections held by this worker")
+DB_CONNECTIONS_OPENED = Counter(
+    "shop_db_connections_opened_total",
+    "Database connections this worker's pool opened: flat once the pool holds what the load needs",
+)
 QUEUE_SILENCE = Gauge("shop_queue_heartbeat_age_seconds", "Seconds since this worker last heard the queue")
 POSITION_CHECKS = Histogram(
     "shop_position_check_seconds",
@@ -32,6 +36,11 @@ REQUESTS = Histogram(
     ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+def count_db_connection(_dbapi_connection, _record) -> None:
+    """The engine's ``connect`` event: the pool opened a connection."""
+    DB_CONNECTIONS_OPENED.inc()
 
 
 class BacklogCollector:

@@ -258,6 +258,7 @@ def guarded(handler: Callable[[Any], dict], payload: Any, name: str = "", check:
         log.exception("socket event %s failed", name)
         return error("server_error", "Something went wrong on our side.")
     finally:
+        db.session.rollback()  # the connection back to the pool before the yield: a burst shares a few
         socketio.sleep(0)  # one event at a time: let the other connections have their turn
 
 
