@@ -3,7 +3,9 @@
 Every change to an order or a product bumps its ``version`` with a guarded
 UPDATE (``... WHERE id = :id AND version = :v`` when a form says which version
 it was rendered from: a stale form changes nothing and gets StaleVersion) and
-records one AdminChange row in the same transaction.
+records one AdminChange row in the same transaction. An order's status change
+checks the version on the row it has locked (``check_version``) and bumps it
+in the UPDATE that moves the status.
 
 The feed's positions are gap-free and in commit order: they are assigned in a
 ``before_commit`` hook, under a lock held until the commit (PostgreSQL: a
@@ -29,6 +31,9 @@ from shop.realtime import publisher
 from shop.services.errors import DomainError
 
 ADMIN_SYNC_LIMIT = 500
+# Built once (each keeps its compiled form): every change of an order or a product runs both.
+_HEAD = select(func.coalesce(func.max(AdminChange.position), 0))
+_WRITE = insert(AdminChange.__table__)
 # The feed's namespace for PostgreSQL advisory locks (beside the cart's, "cart").
 FEED_LOCK = 0x66656564  # "feed"
 _PENDING = "shop.pending_admin_changes"
@@ -50,6 +55,7 @@ class Change:
     actor_id: int | None
     summary: str
     data: dict[str, Any]
+    actor: str | None = None  # the actor's name, when the caller has read it already
 
 
 def bump_version(session: Session, entity: Any, expected: int | None = None) -> int:
@@ -69,6 +75,14 @@ def bump_version(session: Session, entity: Any, expected: int | None = None) -> 
         raise StaleVersion(stale_message(entity.id, table.name, expected or 0))
     set_committed_value(entity, "version", version)
     return version
+
+
+def check_version(entity: Any, expected: int | None) -> None:
+    """StaleVersion when a form rendered from version ``expected`` meets ``entity`` at
+    another; ``entity`` is read under its row's lock (``locked_order``), so the version
+    it has is the one this transaction changes."""
+    if expected is not None and entity.version != expected:
+        raise StaleVersion(stale_message(entity.id, type(entity).__table__.name, expected))
 
 
 def stale_message(entity_id: int, table: str, expected: int) -> str:
@@ -106,7 +120,7 @@ def record(session: Session, change: Change) -> None:
 def head() -> int:
     """The feed's last position: read before a page's data, it is where the page's socket
     catches up from (what came after may be on the page already, never missing)."""
-    return db.session.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
+    return db.session.scalar(_HEAD)
 
 
 def page_position(*shown: Any) -> int:
@@ -157,8 +171,8 @@ def _write_pending(session: Session) -> None:
         return
     _lock_feed(session)
     connection = session.connection()
-    position = connection.scalar(select(func.coalesce(func.max(AdminChange.position), 0)))
-    actors = {change.actor_id: _actor_name(session, change.actor_id) for change in pending}
+    position = connection.scalar(_HEAD)
+    actors = {change.actor_id: change.actor or _actor_name(session, change.actor_id) for change in pending}
     now = utcnow()
     rows = [
         {
@@ -175,7 +189,7 @@ def _write_pending(session: Session) -> None:
         for number, change in enumerate(pending, start=1)
     ]
     # One INSERT for all of them, on the transaction's connection (never changed after: no flush).
-    connection.execute(insert(AdminChange.__table__), rows)
+    connection.execute(_WRITE, rows)
     for row in rows:
         publisher.queue_admin_change(session, AdminChange(**row))
 

@@ -82,8 +82,7 @@ def _notify_batch(
     # never changed in this transaction, and the objects returned are the rows as written.
     # Each row's id is matched by its user (one row per user here): asking RETURNING for the
     # parameters' order would make SQLite insert them one at a time.
-    table = Notification.__table__
-    ids = dict(connection.execute(insert(table).returning(table.c.user_id, table.c.id), rows).all())
+    ids = dict(connection.execute(_WRITE, rows).all())
     notifications = [Notification(id=ids[row["user_id"]], **row) for row in rows]
     for notification in notifications:
         publisher.queue_notification(session, notification)
@@ -99,6 +98,8 @@ _NEXT_SEQS = (
     .values(last_seq=_USERS.c.last_seq + 1)
     .returning(_USERS.c.id, _USERS.c.last_seq)
 )
+_NOTIFICATIONS = Notification.__table__
+_WRITE = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.user_id, _NOTIFICATIONS.c.id)
 
 
 def notify_admins(session: Session, kind: str, title: str, **fields: Any) -> None:

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,7 +47,7 @@ from shop.services.cart import (
     queue_cart_count,
 )
 from shop.services.catalog import record_stock_change
-from shop.services.changes import Change, bump_version, record
+from shop.services.changes import Change, check_version, record
 from shop.services.errors import (
     EmptyCart,
     InvalidInput,
@@ -131,7 +131,7 @@ def change_status(
     """
     with write_transaction() as session:
         order = locked_order(session, order_id)
-        bump_version(session, order, expected_version)
+        check_version(order, expected_version)
         if status == SHIPPED and not ship_unpaid:
             _check_paid_before_shipping(order)
         _transition(session, order, status, actor_id, note)
@@ -154,7 +154,6 @@ def cancel_order(order_id: int, user_id: int) -> Order:
             raise InvalidTransition(
                 f"Order #{order.id} is {order.status} and can no longer be cancelled online."
             )
-        bump_version(session, order)
         _transition(session, order, CANCELLED, user_id, "Cancelled by the customer")
     return order
 
@@ -194,6 +193,8 @@ def record_order_change(
     session: Session, order: Order, actor_id: int | None, summary: str, note: str = ""
 ) -> None:
     """Put the order's change (its version already bumped) in the admins' feed."""
+    named = session.connection().execute(_NAMES, {"customer": order.user_id, "actor": actor_id})
+    names = dict(named.all())
     data = {
         "note": note,
         "status": order.status,
@@ -201,17 +202,25 @@ def record_order_change(
         "updated_at": order.updated_at.isoformat() if order.updated_at else None,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "total_cents": order.total_cents,
-        "customer": session.connection().scalar(select(User.name).where(User.id == order.user_id)),
+        "customer": names.get(order.user_id),
     }
-    record(session, Change("order", order.id, order.version, actor_id, summary, data))
+    actor = names.get(actor_id) if actor_id is not None else None
+    record(session, Change("order", order.id, order.version, actor_id, summary, data, actor))
+
+
+# The customer's and the actor's names in one statement (built once: asked on every order change).
+_NAMES = select(User.id, User.name).where(User.id.in_([bindparam("customer"), bindparam("actor")]))
 
 
 def locked_order(session: Session, order_id: int) -> Order:
     """The order, its row locked until the caller's transaction ends (status and payment changes)."""
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    order = session.scalar(_LOCKED, {"order_id": order_id})
     if order is None:
         raise NotFound("There is no such order.")
     return order
+
+
+_LOCKED = select(Order).where(Order.id == bindparam("order_id")).with_for_update()
 
 
 def _create_order(
@@ -339,18 +348,20 @@ def _restore_stock(session: Session, order: Order, actor_id: int | None) -> None
 
 
 def _transition(session: Session, order: Order, status: str, actor_id: int, note: str) -> None:
+    """Move the locked ``order`` to ``status``, its version bumped in the same UPDATE; record
+    the step, the feed's change and the owner's notification, and queue their pushes."""
     if status not in NEXT_STATUSES.get(order.status, ()):
         raise InvalidTransition(f"Order #{order.id} is {order.status}: it cannot become {status}.")
     previous, now = order.status, utcnow()
-    # Written as statements, not by the unit of work's flush (the order's new status and time set
-    # as loaded); the event is added by id: appending to order.events would load the timeline.
+    # Written as statements, not by the unit of work's flush (the order's new status, time and
+    # version set as loaded); the event is added by id: appending to order.events would load the timeline.
     connection = session.connection()
-    moved = update(Order.__table__).where(Order.id == order.id).values(status=status, updated_at=now)
-    connection.execute(moved)
+    moved = connection.execute(_MOVE, {"order_id": order.id, "to_status": status, "moved_at": now})
+    set_committed_value(order, "version", moved.scalar_one())
     set_committed_value(order, "status", status)
     set_committed_value(order, "updated_at", now)
     event = {"order_id": order.id, "from_status": previous, "to_status": status, "actor_id": actor_id}
-    connection.execute(insert(OrderEvent.__table__).values(**event, note=note, created_at=now))
+    connection.execute(_WRITE_EVENT, {**event, "note": note, "created_at": now})
     if status == CANCELLED:
         _restore_stock(session, order, actor_id)
         session.flush()
@@ -367,6 +378,20 @@ def _transition(session: Session, order: Order, status: str, actor_id: int, note
     publisher.queue_order_status(session, order, previous)
     if status == CANCELLED:
         queue_order_email(session, order, CANCELLATION)
+
+
+# The order's next status, time and version, in one statement built once.
+_MOVE = (
+    update(Order.__table__)
+    .where(Order.__table__.c.id == bindparam("order_id"))
+    .values(
+        status=bindparam("to_status"),
+        updated_at=bindparam("moved_at"),
+        version=Order.__table__.c.version + 1,
+    )
+    .returning(Order.__table__.c.version)
+)
+_WRITE_EVENT = insert(OrderEvent.__table__)
 
 
 def _check_paid_before_shipping(order: Order) -> None:
