@@ -26,8 +26,10 @@ LIVE_TEMPLATES = "_live_templates.html"
 
 
 def fixed_url(endpoint: str, **values) -> str:
-    app = current_app._get_current_object()
-    return _fixed_url(app, request.script_root, endpoint, tuple(sorted(values.items())))
+    # Each attribute read through one of Flask's proxies costs more than the kept URL's lookup:
+    # the objects are taken from the proxies once.
+    app, this_request = current_app._get_current_object(), request._get_current_object()
+    return _fixed_url(app, this_request.script_root, endpoint, tuple(sorted(values.items())))
 
 
 @lru_cache(maxsize=KEPT_URLS)
@@ -37,16 +39,16 @@ def _fixed_url(app: Flask, script_root: str, endpoint: str, values: tuple) -> st
 
 def csrf_token() -> str:
     """The session's CSRF token, as generate_csrf would give it; signed once per secret."""
-    config = current_app.config
+    config, request_globals = current_app._get_current_object().config, g._get_current_object()
     field = config["WTF_CSRF_FIELD_NAME"]
-    token = g.get(field)
+    token = request_globals.get(field)
     if token is not None:
         return token  # this request's, as generate_csrf would return it
     secret = session.get(field)
     if secret is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()  # a new session's secret is made there; a timed token must be fresh
     token = _signed(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
-    setattr(g, field, token)  # what generate_csrf returns for this request's forms
+    setattr(request_globals, field, token)  # what generate_csrf returns for this request's forms
     return token
 
 

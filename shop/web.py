@@ -1,5 +1,10 @@
 """What every request and response passes through: input limits, the navigation's
-counts, the flashed messages kept, and the security headers."""
+counts, the flashed messages kept, and the security headers.
+
+The hooks that read Flask's proxies (request, g, current_user) several times take
+the objects behind them once: an attribute read through a proxy costs more than
+the rest of such a hook's work.
+"""
 
 import time
 from dataclasses import replace
@@ -73,14 +78,16 @@ def read_inbox_position() -> None:
     (shop/services/navigation.py). Any other request renders a page only when a
     form is refused, and reads the counts then. Static files show no page.
     """
-    if request.endpoint in NO_PAGE_ENDPOINTS or not current_user.is_authenticated:
+    this_request, user = request._get_current_object(), current_user._get_current_object()
+    if this_request.endpoint in NO_PAGE_ENDPOINTS or not user.is_authenticated:
         return
+    request_globals = g._get_current_object()
     # Read with the login (load_user) unless the user was loaded before this request.
-    if request.method in PAGE_METHODS:
-        if "navigation" not in g:
-            g.navigation = navigation.read(current_user.id)
-    elif "inbox_position" not in g:
-        g.inbox_position = notifications.position(current_user.id)
+    if this_request.method in PAGE_METHODS:
+        if "navigation" not in request_globals:
+            request_globals.navigation = navigation.read(user.id)
+    elif "inbox_position" not in request_globals:
+        request_globals.inbox_position = notifications.position(user.id)
 
 
 def load_user(token: str) -> accounts.SessionUser | None:
@@ -111,19 +118,20 @@ def _request_kind() -> str | None:
 def navigation_counts() -> dict:
     """The signed-in user's cart count, unread count and inbox position, once per request;
     a visitor's guest cart count."""
-    if not current_user.is_authenticated:
+    user, request_globals = current_user._get_current_object(), g._get_current_object()
+    if not user.is_authenticated:
         return {"cart_count": cart.guest_count(guest.stored())} if guest.has_one() else {}
-    if "nav_counts" not in g:
-        found = g.get("navigation") or _counts_after_a_form(current_user.id)
-        g.nav_counts = {
+    if "nav_counts" not in request_globals:
+        found = request_globals.get("navigation") or _counts_after_a_form(user.id)
+        request_globals.nav_counts = {
             "cart_count": found.cart_count,
             "unread_count": found.unread_count,
             "last_seq": found.last_seq,
             "inbox_epoch": found.inbox_epoch,
         }
-        if current_user.is_admin:
-            g.nav_counts["unread_threads"] = messages.unread_threads()
-    return g.nav_counts
+        if user.is_admin:
+            request_globals.nav_counts["unread_threads"] = messages.unread_threads()
+    return request_globals.nav_counts
 
 
 def _counts_after_a_form(user_id: int) -> navigation.Navigation:
